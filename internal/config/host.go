@@ -1,0 +1,62 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+func isLocalAddr(a netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, ia := range addrs {
+		if n, ok := ia.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func interfaceExists(name string) bool {
+	_, err := net.InterfaceByName(name)
+	return err == nil
+}
+
+func checkLogTarget(target string) error {
+	if target == "stderr" {
+		return nil
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "udp" || u.Host == "" {
+		return fmt.Errorf("target %q: use \"stderr\" or \"udp://HOST:PORT\"", target)
+	}
+	if _, err := netip.ParseAddrPort(u.Host); err != nil {
+		return fmt.Errorf("target %q: want an IP address and port, e.g. \"udp://127.0.0.1:514\"", target)
+	}
+	return nil
+}
+
+func validFacility(s string) bool {
+	switch s {
+	case "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp":
+		return true
+	}
+	return strings.HasPrefix(s, "local") && len(s) == 6 && s[5] >= '0' && s[5] <= '7'
+}
+
+// compileRegex compiles an RE2 expression, saying so when a PCRE-only
+// construct is the cause.
+func compileRegex(expr string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("invalid regular expression %q (RE2 syntax: no look-around or back-references): %v", expr, err)
+	}
+	return re, nil
+}
