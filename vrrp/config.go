@@ -12,24 +12,24 @@ import (
 // describes it. Start from DefaultConfig: the zero value of Preempt and of
 // the GARP settings is not keepalived's default.
 type Config struct {
-	Name              string        // "VI_1"
-	Interface         string        // "eth1"
-	InitialState      State         // StateBackup or StateMaster: only a wish, like keepalived (start as backup unless priority 255)
-	VRID              uint8         // 1..255
-	Priority          uint8         // 1..255 (255 = address owner)
-	AdvertInt         time.Duration // v2: whole seconds >= 1s; v3: centiseconds 10ms..40.95s
-	Version           int           // 2 (default) or 3
-	AuthPass          string        // v2 simple password, <= 8 bytes; "" = no auth
-	VIPs              []VIP
-	Preempt           bool // default true; nopreempt = false
-	PreemptDelay      time.Duration
-	UnicastSrc        netip.Addr   // zero = interface primary address
-	UnicastPeers      []netip.Addr // empty = multicast 224.0.0.18
-	GARPMasterDelay   time.Duration
-	GARPMasterRepeat  int           // default 5
-	GARPMasterRefresh time.Duration // 0 = off
-	Track             []TrackSpec   // resolved by cmd into track.Tracker values
-	SyncGroup         string
+	Name                                                        string        // "VI_1"
+	Interface                                                   string        // "eth1"
+	InitialState                                                State         // StateBackup or StateMaster: only a wish, like keepalived (start as backup unless priority 255)
+	VRID                                                        uint8         // 1..255
+	Priority                                                    uint8         // 1..255 (255 = address owner)
+	AdvertInt                                                   time.Duration // v2: whole seconds >= 1s; v3: centiseconds 10ms..40.95s
+	Version                                                     int           // 2 (default) or 3
+	AuthPass                                                    string        // v2 simple password, <= 8 bytes; "" = no auth
+	VIPs                                                        []VIP
+	Preempt                                                     bool // default true; nopreempt = false
+	PreemptDelay                                                time.Duration
+	UnicastSrc                                                  netip.Addr   // zero = interface primary address
+	UnicastPeers                                                []netip.Addr // empty = multicast 224.0.0.18
+	GARPMasterDelay                                             time.Duration
+	GARPMasterRepeat                                            int           // default 5
+	GARPMasterRefresh                                           time.Duration // 0 = off
+	Track                                                       []TrackSpec   // resolved by cmd into track.Tracker values
+	SyncGroup                                                   string
 	NotifyMaster, NotifyBackup, NotifyFault, NotifyStop, Notify string // commands
 	// NotifyTimeout bounds each notify command (default 10s when zero).
 	NotifyTimeout time.Duration
