@@ -15,22 +15,22 @@ const (
 type chunkState uint8
 
 const (
-	csSize       chunkState = iota // first hex digit of a chunk size
-	csSizeDigits                   // more hex digits, ';', BWS or CR
-	csSizeBWS                      // whitespace after the size: more of it or ';'
-	csExt                          // chunk extensions until CR
-	csExtQuote                     // inside a quoted-string extension value
-	csExtQuoteEsc                  // after a backslash in a quoted-string
-	csSizeLF                       // LF ending the size line
-	csData                         // chunk data, s.size bytes left
-	csDataCR                       // CR after chunk data
-	csDataLF                       // LF after chunk data
-	csTrailerStart                 // start of a trailer field line, or the final CRLF
-	csTrailerName                  // trailer field name
-	csTrailerValue                 // trailer field value
-	csTrailerLF                    // LF ending a trailer field line
-	csEndLF                        // LF of the final CRLF
-	csDone                         // message complete
+	csSize         chunkState = iota // first hex digit of a chunk size
+	csSizeDigits                     // more hex digits, ';', BWS or CR
+	csSizeBWS                        // whitespace after the size: more of it or ';'
+	csExt                            // chunk extensions until CR
+	csExtQuote                       // inside a quoted-string extension value
+	csExtQuoteEsc                    // after a backslash in a quoted-string
+	csSizeLF                         // LF ending the size line
+	csData                           // chunk data, s.size bytes left
+	csDataCR                         // CR after chunk data
+	csDataLF                         // LF after chunk data
+	csTrailerStart                   // start of a trailer field line, or the final CRLF
+	csTrailerName                    // trailer field name
+	csTrailerValue                   // trailer field value
+	csTrailerLF                      // LF ending a trailer field line
+	csEndLF                          // LF of the final CRLF
+	csDone                           // message complete
 )
 
 // ChunkScanner follows chunked framing (RFC 9112 §7.1) through bytes that are
