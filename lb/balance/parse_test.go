@@ -151,3 +151,27 @@ func TestNewErrors(t *testing.T) {
 		t.Errorf("roundrobin with consistent hash type: %v", err)
 	}
 }
+
+// ParseAlgorithm never panics, and what it accepts is exactly the keyword
+// with its argument.
+func FuzzParseAlgorithm(f *testing.F) {
+	for _, s := range []string{"roundrobin", "url_param(x)", "hdr(Host)", "random(2)", "random()", "(", ")", "hdr(a)b)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, arg, err := ParseAlgorithm(s)
+		if err != nil {
+			return
+		}
+		back := a.String()
+		if arg != "" {
+			back += "(" + arg + ")"
+		}
+		if back != s {
+			t.Errorf("ParseAlgorithm(%q) = %v, %q, which reads back as %q", s, a, arg, back)
+		}
+		if _, _, err := ParseSpec(s, ""); err != nil {
+			t.Errorf("ParseSpec(%q) fails where ParseAlgorithm accepts: %v", s, err)
+		}
+	})
+}
