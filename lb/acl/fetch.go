@@ -98,7 +98,7 @@ var derivedFetches = map[string]struct {
 	"url_reg": {"url", mReg}, "url_dir": {"url", mDir}, "url_len": {"url", mLen},
 	"hdr_beg": {"hdr", mBeg}, "hdr_end": {"hdr", mEnd}, "hdr_sub": {"hdr", mSub},
 	"hdr_reg": {"hdr", mReg}, "hdr_dir": {"hdr", mDir}, "hdr_dom": {"hdr", mDom},
-	"hdr_len": {"hdr", mLen},
+	"hdr_len":        {"hdr", mLen},
 	"urlp_reg":       {"url_param", mReg},
 	"ssl_fc_sni_end": {"ssl_fc_sni", mEnd},
 	"ssl_fc_sni_reg": {"ssl_fc_sni", mReg},

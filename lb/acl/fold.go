@@ -32,19 +32,6 @@ func equalFold(s, p []byte) bool {
 	return true
 }
 
-// equalFoldBoth compares two byte strings ignoring ASCII case on both sides.
-func equalFoldBoth(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if lower(a[i]) != lower(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // indexFold returns the index of the lowered pattern p in s, ignoring ASCII case in s.
 func indexFold(s, p []byte) int {
 	if len(p) == 0 {
