@@ -142,6 +142,9 @@ func ParseAlgorithm(s string) (Algorithm, string, error) {
 			if arg == "" {
 				return 0, "", fmt.Errorf("parse balance %q: %s needs a name, as %s(NAME)", s, name, name)
 			}
+			if !isToken(arg) {
+				return 0, "", fmt.Errorf("parse balance %q: invalid %s name %q", s, name, arg)
+			}
 		case Random:
 			if hasArg {
 				n, err := strconv.Atoi(arg)
@@ -157,6 +160,21 @@ func ParseAlgorithm(s string) (Algorithm, string, error) {
 		return alg, arg, nil
 	}
 	return 0, "", fmt.Errorf("parse balance %q: %w (want roundrobin, static-rr, leastconn, first, source, uri, url_param(NAME), hdr(NAME), random or random(N))", s, ErrAlgorithm)
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 tchar), which both a
+// header name and a query parameter name must be here.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ParseHashType parses `hash_type`: "map-based" or "consistent"; "" is the
@@ -218,13 +236,13 @@ type Reweighter interface {
 // active servers and one for the backups). Weights read by static algorithms
 // are those the servers report now. The servers slice must not change after.
 func New(spec Spec, servers []Server) (Balancer, error) {
+	if len(servers) > maxServers {
+		return nil, fmt.Errorf("build %s balancer: %d servers, at most %d", spec.Algorithm, len(servers), maxServers)
+	}
 	for i, s := range servers {
 		if s == nil {
 			return nil, fmt.Errorf("build %s balancer: server %d is nil", spec.Algorithm, i)
 		}
-	}
-	if len(servers) > maxServers {
-		return nil, fmt.Errorf("build %s balancer: %d servers, at most %d", spec.Algorithm, len(servers), maxServers)
 	}
 	switch spec.Algorithm {
 	case Roundrobin:
@@ -257,9 +275,9 @@ func New(spec Spec, servers []Server) (Balancer, error) {
 }
 
 const (
-	// maxServers bounds a group so that indexes fit the ring's uint32 and
-	// weight sums cannot overflow.
-	maxServers = 1 << 20
+	// maxServers bounds a group, as HAProxy's roundrobin (4095 servers per
+	// backend), which also keeps the consistent ring within maxRing points.
+	maxServers = 4095
 	maxDraws   = 1024
 )
 

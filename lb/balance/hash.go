@@ -99,8 +99,11 @@ func (m *mapBased) Pick(key []byte) int {
 // Ring sizing. Each unit of weight puts pointsPerWeight points on the ring so
 // that shares are even with the default weight of 1; the count shrinks for big
 // groups so that a ring of servers all at weight 256 holds at most maxRing
-// points (8 bytes each, 8 MiB). With 256 servers that is 16 points per unit,
-// HAProxy's own figure.
+// points (8 bytes each, 8 MiB) up to maxServers. With 256 servers that is 16
+// points per unit, HAProxy's own figure; such groups spread evenly only with
+// higher weights (e.g. all at 100), as in HAProxy. The scale depends on the
+// group size only, never on weights, so Reweight keeps every other server's
+// points where they were.
 const (
 	pointsPerWeight = 100
 	maxRing         = 1 << 20

@@ -33,6 +33,9 @@ func TestParseAlgorithm(t *testing.T) {
 		{in: "hdr(", wantErr: true},
 		{in: "hdr(a b)", wantErr: true},
 		{in: "hdr((x))", wantErr: true},
+		{in: "hdr(a,b)", wantErr: true},
+		{in: "url_param(a=b)", wantErr: true},
+		{in: "hdr(X-Forwarded-For)", want: Header, wantArg: "X-Forwarded-For"},
 		{in: "random(0)", wantErr: true},
 		{in: "random(-1)", wantErr: true},
 		{in: "random(two)", wantErr: true},
@@ -139,6 +142,7 @@ func TestNewErrors(t *testing.T) {
 		{"negative draws", Spec{Algorithm: Random, Draws: -1}, ok},
 		{"too many draws", Spec{Algorithm: Random, Draws: maxDraws + 1}, ok},
 		{"nil server", Spec{Algorithm: Roundrobin}, []Server{ok[0], nil}},
+		{"too many servers", Spec{Algorithm: Roundrobin}, make([]Server, maxServers+1)},
 	}
 	for _, tt := range tests {
 		if b, err := New(tt.spec, tt.servers); err == nil {
