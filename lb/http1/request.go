@@ -1,6 +1,9 @@
 package http1
 
-import "bytes"
+import (
+	"bytes"
+	"net/netip"
+)
 
 // Request is a parsed request head. Every []byte is a view into the buffer
 // given to ParseRequest and is valid only as long as that buffer is.
@@ -396,10 +399,11 @@ func validAuthority(a []byte, needPort bool) bool {
 		if end < 2 {
 			return false
 		}
-		for _, c := range a[1:end] {
-			if hexVal[c] < 0 && c != ':' && c != '.' {
-				return false
-			}
+		// Only on absolute/authority-form targets, so the string
+		// conversion's allocation stays off the common path.
+		ip, err := netip.ParseAddr(string(a[1:end]))
+		if err != nil || !ip.Is6() || ip.Zone() != "" {
+			return false
 		}
 		rest := a[end+1:]
 		if len(rest) > 0 {
