@@ -71,14 +71,22 @@ func severityOf(l zerolog.Level) Severity {
 // the message, then each other field as key=value in the order logged,
 // values quoted only when they need it. The level and the timestamp are
 // dropped (syslog carries both). A record that is not a JSON object is
-// appended as it is, without its trailing newline.
+// appended as it is, without its trailing newline. Control bytes left in the
+// result (in the message) become spaces.
 func AppendReadable(dst []byte, record []byte) []byte {
 	start := len(dst)
 	out, ok := appendReadable(dst, record)
-	if ok {
-		return out
+	if !ok {
+		out = append(dst[:start], bytes.TrimRight(record, "\r\n")...)
 	}
-	return append(dst[:start], bytes.TrimRight(record, "\r\n")...)
+	// One record, one line: a control byte in a message (a newline in an
+	// error text) would split it, or be escaped differently by each daemon.
+	for i := start; i < len(out); i++ {
+		if out[i] < ' ' || out[i] == 0x7f {
+			out[i] = ' '
+		}
+	}
+	return out
 }
 
 func appendReadable(dst []byte, record []byte) ([]byte, bool) {

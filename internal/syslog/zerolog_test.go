@@ -29,6 +29,7 @@ func TestAppendReadable(t *testing.T) {
 		{"message only", `{"message":"tandem started"}`, `tandem started`},
 		{"utf-8 kept bare", `{"message":"m","who":"zoë"}`, `m who=zoë`},
 		{"not json", "plain text line\n", "plain text line"},
+		{"control bytes in the message become spaces", `{"message":"line one\nline two\ttab"}`, `line one line two tab`},
 		{"broken json", `{"message":"m",`, `{"message":"m",`},
 	}
 	for _, tt := range tests {
