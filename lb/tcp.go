@@ -1,0 +1,203 @@
+package lb
+
+import (
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/tandemlb/tandem/lb/accesslog"
+	"github.com/tandemlb/tandem/lb/balance"
+)
+
+// tcpSample is what ACLs can see of a TCP-mode connection: addresses only.
+type tcpSample struct {
+	src     netip.Addr
+	dstPort int
+}
+
+func (t *tcpSample) Method() []byte                    { return nil }
+func (t *tcpSample) Path() []byte                      { return nil }
+func (t *tcpSample) Query() []byte                     { return nil }
+func (t *tcpSample) URL() []byte                       { return nil }
+func (t *tcpSample) NumHeaders() int                   { return 0 }
+func (t *tcpSample) HeaderAt(int) (name, value []byte) { return nil, nil }
+func (t *tcpSample) Src() netip.Addr                   { return t.src }
+func (t *tcpSample) DstPort() int                      { return t.dstPort }
+func (t *tcpSample) SSL() bool                         { return false }
+func (t *tcpSample) SNI() []byte                       { return nil }
+
+// tcpTxn is one TCP-mode connection's log state.
+type tcpTxn struct {
+	client       netip.AddrPort
+	accept       time.Time
+	be           *backend
+	srv          *server
+	tw, tc       time.Duration
+	in, out      int64
+	term         [2]byte
+	retries      int
+	redispatched bool
+	beQueue      int
+}
+
+// serveTCP handles one TCP-mode connection: pick a server (source hashing
+// on the client address for `balance source`), connect with retries, then
+// copy both ways until both sides closed; one tcplog line at the end.
+func (f *frontend) serveTCP(c *net.TCPConn) {
+	p := f.p
+	defer func() { _ = c.Close() }()
+	tx := tcpTxn{accept: p.now(), tw: -1, tc: -1, term: [2]byte{'-', '-'}}
+	if ra, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		ap := ra.AddrPort()
+		tx.client = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	smp := tcpSample{src: tx.client.Addr()}
+	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		smp.dstPort = la.Port
+	}
+	defer func() { f.tcpLog(&tx) }()
+
+	var be *backend
+	for _, u := range f.uses {
+		if u.cond.Match(&smp) {
+			be = u.be
+			break
+		}
+	}
+	if be == nil {
+		be = f.def
+	}
+	if be == nil {
+		tx.term = [2]byte{'S', 'C'}
+		return
+	}
+	tx.be = be
+	be.st.open()
+	defer be.st.close()
+
+	var key []byte
+	var kb [16]byte
+	if be.algo == balance.Source {
+		a := tx.client.Addr()
+		if a.Is4() {
+			v := a.As4()
+			key = append(kb[:0], v[:]...)
+		} else {
+			v := a.As16()
+			key = append(kb[:0], v[:]...)
+		}
+	}
+	t0 := p.now()
+	var srv *server
+	full := true
+	if be.queued.Load() == 0 {
+		srv, full = be.acquire(key, nil)
+	}
+	if srv == nil {
+		if !full {
+			tx.term = [2]byte{'S', 'C'}
+			return
+		}
+		w := waiter{key: key, ch: make(chan *server, 1)}
+		t := time.NewTimer(time.Hour)
+		tx.beQueue = int(be.queued.Load())
+		srv = be.wait(&w, t, be.timeouts.Queue)
+		t.Stop()
+		if srv == nil {
+			tx.tw = p.now().Sub(t0)
+			tx.term = [2]byte{'s', 'Q'}
+			return
+		}
+	}
+	tx.tw = p.now().Sub(t0)
+	tx.srv = srv
+	srv.st.lbtot.Add(1)
+	be.st.lbtot.Add(1)
+	defer func() { be.release(tx.srv) }()
+
+	var sc *net.TCPConn
+	for {
+		t1 := p.now()
+		conn, err := dialServer(tx.srv, be.timeouts.Connect)
+		if err == nil {
+			tx.tc = p.now().Sub(t1)
+			sc = conn
+			break
+		}
+		tx.srv.st.errConn.Add(1)
+		be.st.errConn.Add(1)
+		if tx.retries >= be.retries {
+			tx.term = [2]byte{'S', 'C'}
+			return
+		}
+		tx.retries++
+		tx.srv.st.retries.Add(1)
+		be.st.retries.Add(1)
+		if be.redispatch && tx.retries == be.retries {
+			if ns, _ := be.acquire(key, tx.srv); ns != nil {
+				if ns == tx.srv {
+					be.release(ns)
+				} else {
+					tx.srv.st.redispatches.Add(1)
+					be.st.redispatches.Add(1)
+					be.release(tx.srv)
+					tx.srv = ns
+					tx.redispatched = true
+				}
+			}
+		}
+	}
+	defer func() { _ = sc.Close() }()
+
+	cb := p.bufs.Get().(*[]byte)
+	sb := p.bufs.Get().(*[]byte)
+	defer p.bufs.Put(cb)
+	defer p.bufs.Put(sb)
+	tx.in, tx.out, tx.term = relay(c, sc, *cb, *sb, f.timeouts.Client, be.timeouts.Server, p.now)
+}
+
+func (f *frontend) tcpLog(tx *tcpTxn) {
+	p := f.p
+	f.st.bytesIn.Add(tx.in)
+	f.st.bytesOut.Add(tx.out)
+	if tx.be != nil {
+		tx.be.st.bytesIn.Add(tx.in)
+		tx.be.st.bytesOut.Add(tx.out)
+	}
+	if tx.srv != nil {
+		tx.srv.st.bytesIn.Add(tx.in)
+		tx.srv.st.bytesOut.Add(tx.out)
+	}
+	if p.traf == nil {
+		return
+	}
+	e := accesslog.TCP{
+		Client:       tx.client,
+		Accept:       tx.accept,
+		Frontend:     f.name,
+		Tw:           tx.tw,
+		Tc:           tx.tc,
+		Tt:           p.now().Sub(tx.accept),
+		Bytes:        tx.out,
+		Term:         [4]byte{tx.term[0], tx.term[1], '-', '-'},
+		Actconn:      int(p.actconn.Load()),
+		Feconn:       int(f.st.sessCur.Load()),
+		Retries:      tx.retries,
+		Redispatched: tx.redispatched,
+		BackendQueue: tx.beQueue,
+	}
+	if tx.be != nil {
+		e.Backend = tx.be.name
+		e.Beconn = int(tx.be.st.sessCur.Load())
+	} else {
+		e.Backend = f.name
+	}
+	if tx.srv != nil {
+		e.Server = tx.srv.name
+		e.Srvconn = int(tx.srv.cur.Load())
+	} else {
+		e.Server = accesslog.NoServer
+	}
+	var buf [512]byte
+	p.traf(accesslog.AppendTCP(buf[:0], &e))
+}
