@@ -187,6 +187,9 @@ func (c *Checker) loop(ctx context.Context, t *target, first time.Duration) {
 				continue
 			case <-tm.C():
 			}
+			if s.Admin() == Maint {
+				continue
+			}
 		}
 		start := c.clock.Now()
 		res := t.probe.run(ctx, c.dialer)
