@@ -141,7 +141,8 @@ var predefinedUnsupported = map[string]bool{
 	"HTTP_CONTENT": true, "REQ_CONTENT": true, "RDP_COOKIE": true, "WAIT_END": true,
 }
 
-// lookup finds an ACL by name: the set's own first, then the predefined.
+// lookup finds an ACL by name: the set's own first, then the predefined,
+// then a boolean fetch of that name.
 func (s *Set) lookup(name string) (*acl, error) {
 	if s != nil {
 		if a, ok := s.acls[name]; ok {
@@ -154,6 +155,12 @@ func (s *Set) lookup(name string) (*acl, error) {
 			return nil, fmt.Errorf("predefined ACL '%s': %w", name, err)
 		}
 		return &acl{name: name, exprs: []*expr{e}}, nil
+	}
+	// tandem extension: a boolean fetch may be named directly, so the
+	// DESIGN's `unless = "ssl_fc"` works without `acl.is_ssl = "ssl_fc"`
+	// (HAProxy would want "{ ssl_fc }").
+	if def, ok := baseFetches[name]; ok && def.typ == tBool {
+		return &acl{name: name, exprs: []*expr{{fetch: def, method: mBool}}}, nil
 	}
 	if predefinedUnsupported[name] {
 		return nil, fmt.Errorf("predefined ACL '%s' is not supported", name)

@@ -85,6 +85,11 @@ func TestCondition(t *testing.T) {
 		{"HTTP_URL_ABS", false, req("GET http://example.com/x"), true},
 		{"HTTP_URL_ABS", false, ms1, false},
 		{"HTTP_URL_STAR", false, req("OPTIONS *"), true},
+		// boolean fetches named directly (tandem extension, see DESIGN.md)
+		{"ssl_fc", false, ms1, false},
+		{"ssl_fc", true, ms1, true},
+		{"!ssl_fc", false, req("GET /").tls(""), false},
+		{"ssl_fc url_ms1", false, req("GET /ms1/").tls(""), true},
 	}
 	for _, tt := range tests {
 		c, err := set.Compile(tt.cond, tt.unless)
@@ -133,6 +138,8 @@ func TestCondErrors(t *testing.T) {
 		{"url_ms1 nope", "unknown ACL 'nope'"},
 		{"!nope", "unknown ACL 'nope'"},
 		{"and", "unknown ACL 'and'"},
+		{"path", "unknown ACL 'path'"}, // only boolean fetches may be named directly
+		{"ssl_fc_sni", "unknown ACL 'ssl_fc_sni'"},
 		{"HTTP_1.1", "predefined ACL 'HTTP_1.1' is not supported"},
 		{"|| url_ms1", "missing ACL before '||'"},
 		{"url_ms1 || || t", "missing ACL before '||'"},

@@ -445,6 +445,29 @@ func TestCompileListsEveryRule(t *testing.T) {
 	}
 }
 
+// The rules exactly as DESIGN.md writes them, with "ssl_fc" named directly.
+func TestDesignExample(t *testing.T) {
+	t.Parallel()
+	l, err := Compile([]Rule{
+		{Action: "redirect", Scheme: "https", Code: 301, Unless: "ssl_fc"},
+		{Action: "set-header", Name: "X-Forwarded-Proto", Value: "https", If: "ssl_fc"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := newMsg("GET /ms1/x?y=1", "Host: lb.example")
+	if diff := cmp.Diff(Verdict{Kind: Redirect, Status: 301, Location: []byte("https://lb.example/ms1/x?y=1")}, l.Apply(plain)); diff != "" {
+		t.Errorf("plain HTTP (-want +got):\n%s", diff)
+	}
+	secure := newMsg("GET /ms1/x", "Host: lb.example").tls("lb.example")
+	if diff := cmp.Diff(Verdict{}, l.Apply(secure)); diff != "" {
+		t.Errorf("HTTPS verdict (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"set-header X-Forwarded-Proto: https"}, secure.edits); diff != "" {
+		t.Errorf("HTTPS edits (-want +got):\n%s", diff)
+	}
+}
+
 func TestCompileNilSet(t *testing.T) {
 	t.Parallel()
 	l, err := Compile([]Rule{{Action: "deny", Unless: "LOCALHOST"}}, nil)
