@@ -13,6 +13,7 @@ declare -A want=(
   [socat]=socat
   [file]=file
   [tcpdump]=tcpdump
+  [logrotate]=logrotate
 )
 missing=()
 for prog in "${!want[@]}"; do

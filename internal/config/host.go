@@ -33,22 +33,17 @@ func checkLogTarget(target string) error {
 	if target == "stderr" {
 		return nil
 	}
+	if path, ok := strings.CutPrefix(target, "unix://"); ok && strings.HasPrefix(path, "/") {
+		return nil
+	}
 	u, err := url.Parse(target)
 	if err != nil || u.Scheme != "udp" || u.Host == "" {
-		return fmt.Errorf("target %q: use \"stderr\" or \"udp://HOST:PORT\"", target)
+		return fmt.Errorf("target %q: use \"stderr\", \"udp://HOST:PORT\" or \"unix:///dev/log\"", target)
 	}
 	if _, err := netip.ParseAddrPort(u.Host); err != nil {
 		return fmt.Errorf("target %q: want an IP address and port, e.g. \"udp://127.0.0.1:514\"", target)
 	}
 	return nil
-}
-
-func validFacility(s string) bool {
-	switch s {
-	case "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp":
-		return true
-	}
-	return strings.HasPrefix(s, "local") && len(s) == 6 && s[5] >= '0' && s[5] <= '7'
 }
 
 // compileRegex compiles an RE2 expression, saying so when a PCRE-only

@@ -264,7 +264,11 @@ func (t *table) tables(key string) []*table {
 	}
 	out := make([]*table, len(elems))
 	for i, m := range elems {
-		out[i] = newTable(t.d, join(t.keyPath(key), strconv.Itoa(i)), t.name, m)
+		name := key + "[" + strconv.Itoa(i) + "]"
+		if t.name != "" {
+			name = t.name + ": " + name
+		}
+		out[i] = newTable(t.d, join(t.keyPath(key), strconv.Itoa(i)), name, m)
 	}
 	return out
 }

@@ -116,6 +116,9 @@ type Spec struct {
 // ErrAlgorithm reports a `balance` or `hash_type` value tandem does not know.
 var ErrAlgorithm = errors.New("unknown balance algorithm")
 
+// ErrHashType is wrapped by ParseHashType's errors.
+var ErrHashType = errors.New("unknown hash type")
+
 // ParseAlgorithm parses HAProxy's `balance` value as tandem's TOML writes it:
 // "roundrobin", "static-rr", "leastconn", "first", "source", "uri",
 // "url_param(NAME)", "hdr(NAME)", "random", "random(N)". It returns the
@@ -186,7 +189,7 @@ func ParseHashType(s string) (HashType, error) {
 	case "consistent":
 		return Consistent, nil
 	}
-	return 0, fmt.Errorf("parse hash_type %q: %w (want map-based or consistent)", s, ErrAlgorithm)
+	return 0, fmt.Errorf("parse hash_type %q: %w (want map-based or consistent)", s, ErrHashType)
 }
 
 // ParseSpec parses the `balance` and `hash_type` values into a Spec (with

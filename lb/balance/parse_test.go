@@ -95,8 +95,8 @@ func TestParseHashType(t *testing.T) {
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("ParseHashType(%q) = %v, %v, want %v (error %v)", tt.in, got, err, tt.want, tt.wantErr)
 		}
-		if err != nil && !errors.Is(err, ErrAlgorithm) {
-			t.Errorf("ParseHashType(%q) error %v does not wrap ErrAlgorithm", tt.in, err)
+		if err != nil && !errors.Is(err, ErrHashType) {
+			t.Errorf("ParseHashType(%q) error %v does not wrap ErrHashType", tt.in, err)
 		}
 	}
 }

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+
+	"github.com/tandemlb/tandem/health"
+	"github.com/tandemlb/tandem/internal/config"
+	"github.com/tandemlb/tandem/lb"
+)
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "[-c FILE]", "Run the proxy and VRRP in the foreground until SIGTERM or SIGINT.\nThe configuration is checked first, including what depends on this host;\nany error stops the start.", stderr)
+	file := fs.String("c", defaultConfig, "configuration `file`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, ds, err := config.LoadFile(*file, config.Options{Host: true, HostErrors: true})
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		fmt.Fprintln(stderr, d)
+	}
+	if cfg == nil {
+		n := len(ds.Errors())
+		fmt.Fprintf(stderr, "%s: %d %s, not starting\n", *file, n, pluralize(n, "error"))
+		return exitError{1}
+	}
+	lg, err := newLogging(cfg.Log, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer lg.close()
+	log := lg.log
+
+	if err := raiseFileLimit(cfg.Global.MaxConn); err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	proxy, err := lb.New(cfg.Proxy, lb.Options{Logger: log, TrafficLog: lg.traffic})
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start the proxy")
+		return err
+	}
+	checker := health.NewChecker(proxy.HealthTargets(), health.Options{Logger: log})
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return proxy.Run(gctx) })
+	g.Go(func() error { return checker.Run(gctx) })
+	if _, err := startVRRP(gctx, g, cfg, proxy, log); err != nil {
+		stop()
+		_ = g.Wait()
+		log.Error().Err(err).Msg("cannot start VRRP")
+		return err
+	}
+	go watchReload(gctx, log)
+
+	log.Info().Str("version", version).Str("config", *file).Int("pid", os.Getpid()).
+		Msgf("tandem started: %s", cfg.Summary())
+	err = g.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error().Err(err).Msg("tandem stopped on error")
+		return err
+	}
+	log.Info().Msg("tandem stopped")
+	return nil
+}
+
+// raiseFileLimit makes room for maxconn client connections, each with its
+// server connection, plus listeners, checks and logs: the seed's ulimit rule.
+func raiseFileLimit(maxconn int) error {
+	need := uint64(maxconn)*2 + 64
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("read open-file limit: %w", err)
+	}
+	if lim.Cur >= need {
+		return nil
+	}
+	want := lim
+	want.Cur = need
+	if want.Max < need {
+		want.Max = need
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &want); err != nil {
+		return fmt.Errorf("maxconn %d needs an open-file limit of %d (maxconn*2+64), have %d (hard %d): %w; run as root or raise LimitNOFILE",
+			maxconn, need, lim.Cur, lim.Max, err)
+	}
+	return nil
+}
+
+// watchReload answers SIGHUP. In-process reload is not built yet, so the
+// signal is logged at warning and changes nothing, rather than being
+// silently dropped or killing the process.
+func watchReload(ctx context.Context, log zerolog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Warn().Msg("SIGHUP: reload is not supported yet; restart tandem to apply a new configuration")
+		}
+	}
+}
