@@ -152,13 +152,11 @@ func parseField(line []byte, fe *fieldErrs) (Header, error) {
 		return Header{}, fe.emptyName
 	}
 	val := line[colon+1:]
-	for _, c := range val {
-		if !vchar[c] {
-			if c == '\r' {
-				return Header{}, fe.bareCR
-			}
-			return Header{}, fe.badValue
+	if !validValue(val) {
+		if bytes.IndexByte(val, '\r') >= 0 {
+			return Header{}, fe.bareCR
 		}
+		return Header{}, fe.badValue
 	}
 	return Header{Name: line[:colon], Value: trimOWS(val)}, nil
 }

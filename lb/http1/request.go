@@ -310,15 +310,17 @@ func (r *Request) parseRequestLine(line []byte) error {
 
 // checkTarget validates the request-target and its form (RFC 9112 §3.2).
 func checkTarget(method, t []byte) error {
-	for _, c := range t {
-		if !targetChar[c] {
-			switch c {
-			case '#':
-				return errTargetFragment
-			case '\r':
-				return reqFieldErrs.bareCR
+	if !validTarget(t) {
+		for _, c := range t {
+			if !targetChar[c] {
+				switch c {
+				case '#':
+					return errTargetFragment
+				case '\r':
+					return reqFieldErrs.bareCR
+				}
+				return errTarget
 			}
-			return errTarget
 		}
 	}
 	connect := string(method) == "CONNECT"
