@@ -132,6 +132,8 @@ func NewChecker(targets []Target, opts Options) *Checker {
 		}
 		t.probe = newProbe(tg.Addr, t.cfg)
 		tg.Server.configure(t.cfg.Rise, t.cfg.Fall, c.clock.Now)
+		tg.Server.configureObserve(&t.cfg)
+		tg.Server.setHanaHook(func(res Result, tr transition) { c.report(t, res, tr, c.clock.Now()) })
 		c.targets = append(c.targets, t)
 	}
 	c.err = errors.Join(errs...)
@@ -175,6 +177,13 @@ func (c *Checker) loop(ctx context.Context, t *target, first time.Duration) {
 		}
 		if s.checkNow.Swap(false) {
 			due = c.clock.Now()
+		}
+		if s.takeFastNow() {
+			// Observed traffic errors: HAProxy checks again within
+			// fastinter.
+			if soon := c.clock.Now().Add(t.cfg.FastInter); soon.Before(due) {
+				due = soon
+			}
 		}
 		if d := due.Sub(c.clock.Now()); d > 0 {
 			tm := c.clock.NewTimer(d)
@@ -226,6 +235,12 @@ func (c *Checker) apply(t *target, res Result, now time.Time) {
 				backupPrefix(s.Backup(), "backup "), t.backend, t.name, verdict,
 				statusPart(res), healthFraction(snap), state))
 	}
+	c.report(t, res, tr, now)
+}
+
+// report logs an UP/DOWN change and hands it to OnChange.
+func (c *Checker) report(t *target, res Result, tr transition, now time.Time) {
+	s := t.srv
 	if !tr.crossed {
 		return
 	}

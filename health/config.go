@@ -23,6 +23,9 @@ const (
 	// HAProxy's exact request.
 	DefaultMethod = "GET"
 
+	// DefaultErrorLimit is HAProxy's error-limit for observe.
+	DefaultErrorLimit = 10
+
 	// MaxWeight is the largest runtime weight, as in HAProxy.
 	MaxWeight = 256
 
@@ -74,6 +77,15 @@ type CheckConfig struct {
 	Port int
 	// Addr, when valid, replaces the server's address for the check.
 	Addr netip.Addr
+
+	// Observe ("layer4", "layer7" or "" for none) makes live traffic,
+	// reported by lb through Server.ReportTraffic, count too: ErrorLimit
+	// consecutive errors (default 10) trigger OnError: "fastinter" (the
+	// default: check again soon), "fail-check" (count a failed check),
+	// "sudden-death" (leave one failed check before DOWN) or "mark-down".
+	Observe    string
+	ErrorLimit int
+	OnError    string
 }
 
 // StatusRange is an inclusive range of HTTP status codes.
@@ -156,6 +168,14 @@ func (c CheckConfig) WithDefaults() CheckConfig {
 	if c.Fall == 0 {
 		c.Fall = DefaultFall
 	}
+	if c.Observe != "" {
+		if c.ErrorLimit == 0 {
+			c.ErrorLimit = DefaultErrorLimit
+		}
+		if c.OnError == "" {
+			c.OnError = "fastinter"
+		}
+	}
 	if c.Type == "http" {
 		if c.Method == "" {
 			c.Method = DefaultMethod
@@ -198,6 +218,19 @@ func (c CheckConfig) Validate() error {
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		bad("check port %d: out of range", c.Port)
+	}
+	switch c.Observe {
+	case "", "layer4", "layer7":
+	default:
+		bad("check observe %q: want \"layer4\" or \"layer7\"", c.Observe)
+	}
+	switch c.OnError {
+	case "", "fastinter", "fail-check", "sudden-death", "mark-down":
+	default:
+		bad("check on_error %q: want fastinter, fail-check, sudden-death or mark-down", c.OnError)
+	}
+	if c.ErrorLimit < 0 {
+		bad("check error_limit %d: must not be negative", c.ErrorLimit)
 	}
 	if c.Type != "http" {
 		return errors.Join(errs...)

@@ -23,9 +23,11 @@ func statusPart(r Result) string {
 		b.WriteString(asciiEncode(r.Info))
 		b.WriteByte('"')
 	}
-	b.WriteString(", check duration: ")
-	b.WriteString(strconv.FormatInt(r.Duration.Milliseconds(), 10))
-	b.WriteString("ms")
+	if r.Duration >= 0 {
+		b.WriteString(", check duration: ")
+		b.WriteString(strconv.FormatInt(r.Duration.Milliseconds(), 10))
+		b.WriteString("ms")
+	}
 	return b.String()
 }
 

@@ -32,6 +32,12 @@ type Server struct {
 	weight    atomic.Int32
 	rampStart atomic.Int64 // UnixNano when the slowstart ramp began; 0: none
 	checkNow  atomic.Bool  // left Maint: the Checker checks at once
+	fastNow   atomic.Bool  // observed errors: check within fastinter
+
+	observe   atomic.Uint32 // observe mode; observeNone when not observing
+	onError   atomic.Uint32
+	errLimit  atomic.Int32
+	consecErr atomic.Int32
 
 	// Set once by NewBackend, before the server is used.
 	backend *Backend
@@ -40,6 +46,7 @@ type Server struct {
 	mu         sync.Mutex
 	now        func() time.Time
 	adminHook  func(adminChange)
+	hanaHook   func(Result, transition)
 	rise, fall int
 	health     int
 	last       Result
@@ -49,6 +56,7 @@ type Server struct {
 	downSince  time.Time
 	chkDown    uint64
 	chkFail    uint64
+	hanaFail   uint64
 }
 
 // NewServer returns a server named "backend/server". checked selects
@@ -357,6 +365,9 @@ type ServerSnapshot struct {
 	// those that lowered the health counter, as HAProxy counts them).
 	ChkDown uint64
 	ChkFail uint64
+	// HanaFail counts the times observed live-traffic errors reached the
+	// error limit (stats hanafail).
+	HanaFail uint64
 }
 
 // Snapshot copies the server's state.
@@ -383,6 +394,7 @@ func (s *Server) Snapshot() ServerSnapshot {
 		DownSince:     s.downSince,
 		ChkDown:       s.chkDown,
 		ChkFail:       s.chkFail,
+		HanaFail:      s.hanaFail,
 	}
 }
 

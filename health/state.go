@@ -81,6 +81,7 @@ const (
 	StatusL7Rsp                 // L7RSP: answer is not HTTP, is empty, or its body did not match
 	StatusL7OK                  // L7OK: HTTP check passed
 	StatusL7Sts                 // L7STS: HTTP status not expected
+	StatusHana                  // HANA: live traffic errors (observe)
 )
 
 var statusNames = [...]struct{ name, desc string }{
@@ -94,6 +95,7 @@ var statusNames = [...]struct{ name, desc string }{
 	StatusL7Rsp:   {"L7RSP", "Layer7 invalid response"},
 	StatusL7OK:    {"L7OK", "Layer7 check passed"},
 	StatusL7Sts:   {"L7STS", "Layer7 wrong status"},
+	StatusHana:    {"HANA", "Health analyze"},
 }
 
 // String is HAProxy's short name, e.g. "L4CON".
@@ -126,6 +128,8 @@ type Result struct {
 	Code int
 	// Info is HAProxy's "info": the OS error ("Connection refused"), the
 	// reason phrase of a wrong status, or the start of an invalid answer.
-	Info     string
+	Info string
+	// Duration is how long the check took; negative when no check ran
+	// (HANA), and then log lines leave it out, as HAProxy's do.
 	Duration time.Duration
 }
