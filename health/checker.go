@@ -38,13 +38,15 @@ type Options struct {
 	// Dialer opens check connections. Default &net.Dialer{}.
 	Dialer Dialer
 	// OnChange receives every UP/DOWN change and admin change. It is
-	// called from the checking goroutines (or from SetAdmin's caller), so
-	// it must be safe for concurrent use and quick.
+	// called from the checking goroutines (or from the caller of SetAdmin
+	// or ReportTraffic), so it must be safe for concurrent use and quick.
 	OnChange func(Event)
 	// Traffic, when set, is called at each change before the log line is
 	// written; the engine may move queued requests then (HAProxy
 	// redistributes a DOWN server's queue, and an UP server takes from the
-	// backend's) and returns the figures.
+	// backend's) and returns the figures. Like OnChange it may run on the
+	// goroutine that called SetAdmin or ReportTraffic, so it must not take
+	// a lock such a caller holds.
 	Traffic func(backend, server string, up bool) Traffic
 	// Logger receives the state change lines: Warn for DOWN and
 	// maintenance, Info for UP, Error for a backend left with no server,
