@@ -23,6 +23,14 @@
 //   - Response errors carry status 502, the answer a proxy gives its client
 //     when the server's response cannot be framed.
 //
+// Use: ParseRequest / ParseResponse on the bytes read so far (ErrNeedMore
+// means read more and call again with the whole buffer; a call re-parses from
+// the start, which costs well under a microsecond for a typical head); then
+// Body says how the message is framed, and a ChunkScanner follows a chunked
+// body through the bytes being forwarded (DataRemaining/Advance let a caller
+// splice chunk data without looking at it). Views stay valid while the
+// buffer does; Request.Headers is reused across parses.
+//
 // The package does no I/O, keeps no state between calls other than what the
 // caller passes in, does not log and must not import anything from lb.
 package http1

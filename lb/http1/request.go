@@ -30,6 +30,17 @@ func (r *Request) Reset() {
 // nil if absent (an empty value is an empty, non-nil slice).
 func (r *Request) Header(name string) []byte { return headerValue(r.Headers, name) }
 
+// RequestLine returns the request line as received, without CRLF (a view
+// into the parsed buffer), e.g. for the traffic log. It does not start at
+// buf[0] when empty lines preceded it.
+func (r *Request) RequestLine() []byte {
+	if r.Method == nil {
+		return nil
+	}
+	n := len(r.Method) + 1 + len(r.Target) + 1 + len(r.Proto)
+	return r.Method[:n:n]
+}
+
 // Path returns the path of the target: for origin-form the target up to '?',
 // for absolute-form the path after the authority (empty if there is none);
 // nil for authority-form and asterisk-form.

@@ -24,7 +24,7 @@ func checkReqViews(t *testing.T, buf []byte, r *Request) {
 		t.Fatalf("HeadLen %d outside (0, %d]", r.HeadLen, len(buf))
 	}
 	head := buf[:r.HeadLen]
-	views := [][]byte{r.Method, r.Target, r.Proto, r.Host, r.Path(), r.Query(), r.Authority()}
+	views := [][]byte{r.Method, r.Target, r.Proto, r.Host, r.Path(), r.Query(), r.Authority(), r.RequestLine()}
 	for _, h := range r.Headers {
 		views = append(views, h.Name, h.Value)
 	}
