@@ -284,8 +284,8 @@ func (c *Checker) adminChanged(t *target, ch adminChange) {
 		Server:       t.name,
 		Backup:       s.Backup(),
 		Admin:        true,
-		From:         ch.op,
-		To:           s.Op(),
+		From:         ch.fromOp,
+		To:           ch.toOp,
 		AdminFrom:    ch.from,
 		AdminTo:      ch.to,
 		ActiveLeft:   ch.after.active,
@@ -297,7 +297,7 @@ func (c *Checker) adminChanged(t *target, ch adminChange) {
 		ev.Traffic = c.traffic(t.backend, t.name, ch.to == Ready && up)
 	}
 	switch {
-	case ch.to == Maint && !ch.op.IsUp():
+	case ch.to == Maint && !ch.fromOp.IsUp():
 		ev.Message = downMessage(&ev, "was DOWN and now enters maintenance")
 	case ch.to == Maint:
 		ev.Message = downMessage(&ev, "is going DOWN for maintenance")

@@ -382,3 +382,50 @@ func TestCheckerErrors(t *testing.T) {
 		t.Error("second Run succeeded")
 	}
 }
+
+// TestAdminLogLines: operators' changes are logged like HAProxy's, with
+// the engine's figures from Options.Traffic.
+func TestAdminLogLines(t *testing.T) {
+	t.Parallel()
+	s1 := NewServer("b/s1", true, false, 0, 1)
+	s2 := NewServer("b/s2", false, false, 0, 1)
+	bk := NewServer("b/bk", false, false, 0, 1)
+	NewBackend("b", []*Server{s1, s2}, []*Server{bk})
+	var sink logSink
+	NewChecker([]Target{
+		{Server: s1, Backend: "b", Name: "s1", Addr: netip.MustParseAddrPort("192.0.2.21:80")},
+		{Server: s2, Backend: "b", Name: "s2"},
+		{Server: bk, Backend: "b", Name: "bk"},
+	}, Options{
+		Logger: zerolog.New(&sink),
+		Traffic: func(backend, server string, up bool) Traffic {
+			if up {
+				return Traffic{Requeued: 3, Queued: 4}
+			}
+			return Traffic{Active: 7, Requeued: 1}
+		},
+	})
+	s1.record(result('F'), t0)
+	s1.SetAdmin(Maint)
+	s1.SetAdmin(Ready)
+	s2.SetAdmin(Drain)
+	s2.SetAdmin(Ready)
+	s1.SetAdmin(Maint)
+	s2.SetAdmin(Maint)
+	bk.SetAdmin(Maint)
+	bk.SetAdmin(Drain)
+	want := []logLine{
+		{"warn", "Server b/s1 was DOWN and now enters maintenance. 1 active and 1 backup servers left. 7 sessions active, 1 requeued, 0 remaining in queue."},
+		{"info", "Server b/s1 is UP (leaving forced maintenance). 2 active and 1 backup servers online. 3 sessions requeued, 4 total in queue."},
+		{"warn", "Server b/s2 enters drain state. 1 active and 1 backup servers left. 7 sessions active, 1 requeued, 0 remaining in queue."},
+		{"info", "Server b/s2 is UP (leaving forced drain). 2 active and 1 backup servers online. 3 sessions requeued, 4 total in queue."},
+		{"warn", "Server b/s1 is going DOWN for maintenance. 1 active and 1 backup servers left. 7 sessions active, 1 requeued, 0 remaining in queue."},
+		{"warn", "Server b/s2 is going DOWN for maintenance. 0 active and 1 backup servers left. Running on backup. 7 sessions active, 1 requeued, 0 remaining in queue."},
+		{"warn", "Backup Server b/bk is going DOWN for maintenance. 0 active and 0 backup servers left. 7 sessions active, 1 requeued, 0 remaining in queue."},
+		{"error", "backend b has no server available!"},
+		{"info", "Backup Server b/bk is DRAIN (leaving forced maintenance). 0 active and 0 backup servers online. 1 sessions requeued, 0 total in queue."},
+	}
+	if diff := cmp.Diff(want, sink.lines(t)); diff != "" {
+		t.Errorf("log lines (-want +got):\n%s", diff)
+	}
+}

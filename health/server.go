@@ -167,6 +167,7 @@ func (s *Server) SetAdmin(a AdminState) {
 	}
 	now := s.now()
 	wasDown := s.isDownLocked()
+	fromOp := s.Op()
 	s.admin.Store(uint32(a))
 	if old == Maint {
 		if s.checked {
@@ -180,7 +181,7 @@ func (s *Server) SetAdmin(a AdminState) {
 	}
 	s.lastChange = now
 	s.accountDownLocked(wasDown, now)
-	ch := adminChange{from: old, to: a, op: s.Op(), time: now}
+	ch := adminChange{from: old, to: a, fromOp: fromOp, toOp: s.Op(), time: now}
 	hook := s.adminHook
 	s.mu.Unlock()
 
@@ -197,7 +198,7 @@ func (s *Server) SetAdmin(a AdminState) {
 // adminChange is what SetAdmin tells the Checker, which logs it.
 type adminChange struct {
 	from, to      AdminState
-	op            OpState
+	fromOp, toOp  OpState
 	time          time.Time
 	before, after counts
 }
