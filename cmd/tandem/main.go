@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tandemlb/tandem/internal/config"
 )
 
@@ -42,6 +44,7 @@ func commands() []command {
 }
 
 func main() {
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -56,6 +56,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		log.Error().Err(err).Msg("cannot start the proxy")
 		return err
 	}
+	// Listeners open before anything reports "started", so a bind error
+	// stops the start and a client connecting right after never sees a refusal.
+	if err := proxy.Listen(); err != nil {
+		log.Error().Err(err).Msg("cannot open listeners")
+		return err
+	}
 	checker := health.NewChecker(proxy.HealthTargets(), health.Options{Logger: log})
 
 	g, gctx := errgroup.WithContext(ctx)
