@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strings"
 
 	"github.com/rs/zerolog"
 
@@ -166,31 +165,4 @@ func pluralize(n int, word string) string {
 		return word
 	}
 	return word + "s"
-}
-
-func cmdCtl(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("ctl", "[-s SOCKET] COMMAND...", "Send an admin command to a running tandem (show info, show stat, set server ...).", stderr)
-	fs.String("s", "/run/tandem/admin.sock", "admin `socket` path")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return errUsage
-	}
-	return fmt.Errorf("%q: the admin socket is not implemented yet", strings.Join(fs.Args(), " "))
-}
-
-func cmdConvert(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("convert", "[--haproxy FILE] [--keepalived FILE] [-o FILE]", "Convert an haproxy.cfg and a keepalived.conf into one tandem.toml.", stderr)
-	fs.String("haproxy", "", "haproxy.cfg `file`")
-	fs.String("keepalived", "", "keepalived.conf `file`")
-	fs.String("o", "-", "output `file` (- for stdout)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	return errors.New("not implemented yet")
 }
