@@ -144,8 +144,16 @@ func (s *session) readHead(first bool) bool {
 		n, err := s.conn.Read(s.buf)
 		s.idle.Store(false)
 		if n == 0 {
-			// Nothing received: close silently (HAProxy's dontlognull).
-			_ = err
+			// Nothing received. Between requests, or when the client left,
+			// close silently; a first request that never came is answered
+			// 408 and logged, as HAProxy does without http-ignore-probes.
+			if first && isTimeout(err) {
+				s.tx = txn{start: start, tq: -1, tw: -1, tc: -1, tr: -1, status: 408, term: [2]byte{'c', 'R'}}
+				s.reqLine = s.reqLine[:0]
+				s.fe.st.errReq.Add(1)
+				s.sendError(408, true)
+				s.finish()
+			}
 			return false
 		}
 		s.w = n
