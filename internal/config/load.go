@@ -16,6 +16,7 @@ import (
 	"github.com/tandemlb/tandem/lb/acl"
 	"github.com/tandemlb/tandem/lb/balance"
 	"github.com/tandemlb/tandem/lb/rules"
+	"github.com/tandemlb/tandem/stats"
 	"github.com/tandemlb/tandem/vrrp"
 )
 
@@ -26,6 +27,7 @@ type Config struct {
 	Global Global
 	Log    Log
 	Proxy  lb.Config
+	Stats  *stats.Config // nil without [stats]
 	VRRP   []vrrp.Config
 }
 
@@ -197,7 +199,10 @@ func (l *loader) load(root *table) *Config {
 	}
 	l.crossCheckVRRP(root, cfg)
 
-	root.unsupported("stats", "peers", "listen", "resolvers", "userlist")
+	if st := root.sub("stats", "stats"); st != nil {
+		cfg.Stats = l.stats(st)
+	}
+	root.unsupported("peers", "listen", "resolvers", "userlist")
 	root.done()
 	return cfg
 }
