@@ -160,12 +160,7 @@ func (s *session) exchange(be *backend, sc *srvConn, canReplay bool, bodyKind ht
 		if s.req.Expect100 {
 			// The client waits for 100 Continue before sending its body:
 			// read the response while the body (if any) is forwarded.
-			bodyc = make(chan bodyResult, 1)
-			go func() {
-				n, rerr, werr := s.pipe(bodyKind, bodyLen, s.conn, cliTO, s.buf, &s.r, &s.w, sc.c, srvTO, true)
-				tx.bytesIn += n
-				bodyc <- bodyResult{rerr, werr}
-			}()
+			bodyc = s.startBody(bodyKind, bodyLen, sc.c, cliTO, srvTO)
 		} else {
 			n, rerr, werr := s.pipe(bodyKind, bodyLen, s.conn, cliTO, s.buf, &s.r, &s.w, sc.c, srvTO, true)
 			tx.bytesIn += n
@@ -351,6 +346,18 @@ func (s *session) exchange(be *backend, sc *srvConn, canReplay bool, bodyKind ht
 		return exClose
 	}
 	return exKeep
+}
+
+// startBody forwards the request body in its own goroutine (only for
+// Expect: 100-continue, where the response may come first).
+func (s *session) startBody(kind http1.BodyKind, n int64, dst *net.TCPConn, cliTO, srvTO time.Duration) chan bodyResult {
+	c := make(chan bodyResult, 1)
+	go func() {
+		moved, rerr, werr := s.pipe(kind, n, s.conn, cliTO, s.buf, &s.r, &s.w, dst, srvTO, true)
+		s.tx.bytesIn += moved
+		c <- bodyResult{rerr, werr}
+	}()
+	return c
 }
 
 // reqBodyError handles a failure while forwarding the request body; -1 if
