@@ -4,7 +4,7 @@
 // Each connection sends one GET, reads the whole response and then stays
 // open and silent, which is the state a proxy holds for a browser between
 // two clicks. When all connections are ready it prints "ready N" on stdout
-// and holds them until stdin is closed, SIGTERM/SIGINT arrives or -hold
-// expires, then closes them all and exits. It only talks to the address it
-// is given (the bench uses 127.0.0.1) and never retries.
+// and holds them until SIGTERM/SIGINT arrives or -hold expires, then closes
+// them all and exits. It only talks to the address it is given (the bench
+// uses 127.0.0.1) and never retries.
 package main

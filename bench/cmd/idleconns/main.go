@@ -39,26 +39,11 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	// Closing stdin (the bench's pipe) also releases the connections.
-	stdinClosed := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		close(stdinClosed)
-	}()
-	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		select {
-		case <-stdinClosed:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	if err := run(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "idleconns:", err)
-		cancel()
+		stop()
 		os.Exit(1)
 	}
-	cancel()
 }
 
 // run opens o.n connections, reports "ready N" on out, holds them until ctx
