@@ -29,15 +29,6 @@ func (h *headers) reset(src []http1.Header) {
 // is needed; this is the one place to add one if that ever changes.
 func (h *headers) keep(b []byte) []byte { return b }
 
-func (h *headers) get(name []byte) []byte {
-	for _, f := range h.list {
-		if equalFold(f.name, name) {
-			return f.value
-		}
-	}
-	return nil
-}
-
 func (h *headers) getString(name string) []byte {
 	for _, f := range h.list {
 		if equalFoldString(f.name, name) {

@@ -79,9 +79,3 @@ func (p *idlePool) purge(now time.Time, all bool) {
 	}
 	p.idle = keep
 }
-
-func (p *idlePool) len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.idle)
-}

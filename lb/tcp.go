@@ -46,6 +46,10 @@ type tcpTxn struct {
 func (f *frontend) serveTCP(c *net.TCPConn) {
 	p := f.p
 	defer func() { _ = c.Close() }()
+	// Registered so that hard-stop-after can close it.
+	reg := &session{conn: c}
+	p.register(reg)
+	defer p.unregister(reg)
 	tx := tcpTxn{accept: p.now(), tw: -1, tc: -1, term: [2]byte{'-', '-'}}
 	if ra, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		ap := ra.AddrPort()
@@ -148,6 +152,7 @@ func (f *frontend) serveTCP(c *net.TCPConn) {
 		}
 	}
 	defer func() { _ = sc.Close() }()
+	reg.srv.Store(sc)
 
 	cb := p.bufs.Get().(*[]byte)
 	sb := p.bufs.Get().(*[]byte)

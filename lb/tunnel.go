@@ -22,7 +22,10 @@ func tunnelTimeout(fe *frontend, be *backend) time.Duration {
 // activity is the last time bytes moved in either direction of a tunnel:
 // the tunnel timeout is inactivity of the whole tunnel, so a direction
 // that is quiet while the other one streams is not cut.
-type activity struct{ last atomic.Int64 }
+type activity struct {
+	last    atomic.Int64
+	stopped atomic.Bool // one direction failed: the other must end too
+}
 
 func (a *activity) touch(now time.Time) { a.last.Store(now.UnixNano()) }
 
@@ -48,7 +51,7 @@ func copyDir(src, dst *net.TCPConn, buf []byte, to time.Duration, act *activity,
 			_ = dst.CloseWrite()
 			return n, nil, nil
 		}
-		if isTimeout(err) && now().Sub(time.Unix(0, act.last.Load())) < to {
+		if isTimeout(err) && !act.stopped.Load() && now().Sub(time.Unix(0, act.last.Load())) < to {
 			continue
 		}
 		return n, err, nil
@@ -111,6 +114,7 @@ func relay(cli, srv *net.TCPConn, cbuf, sbuf []byte, cliTO, srvTO time.Duration,
 			first.CompareAndSwap(nil, [2]byte{'S', 'D'})
 		}
 		if rerr != nil || werr != nil {
+			act.stopped.Store(true)
 			_ = srv.SetReadDeadline(time.Unix(1, 0)) // stop the other direction
 		}
 		up <- n
@@ -125,6 +129,7 @@ func relay(cli, srv *net.TCPConn, cbuf, sbuf []byte, cliTO, srvTO time.Duration,
 		first.CompareAndSwap(nil, [2]byte{'C', 'D'})
 	}
 	if rerr != nil || werr != nil {
+		act.stopped.Store(true)
 		_ = cli.SetReadDeadline(time.Unix(1, 0))
 	}
 	in = <-up
