@@ -105,17 +105,6 @@ func (t *table) errorf(key, format string, args ...any) {
 	t.d.errorf(t.keyPath(key), "%s", msg)
 }
 
-func (t *table) warnf(key, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if key != "" {
-		msg = key + ": " + msg
-	}
-	if t.name != "" {
-		msg = t.name + ": " + msg
-	}
-	t.d.warnf(t.keyPath(key), "%s", msg)
-}
-
 func (t *table) get(key string) (any, bool) {
 	v, ok := t.m[key]
 	if ok {
