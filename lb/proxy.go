@@ -451,3 +451,28 @@ func (p *Proxy) HealthTargets() []health.Target {
 	}
 	return out
 }
+
+// HealthTraffic is health.Options.Traffic: the figures for a server's state
+// change line. A server coming UP takes requests waiting in its backend's
+// queue at once (counted as requeued).
+func (p *Proxy) HealthTraffic(backend, server string, up bool) health.Traffic {
+	b := p.beByName[backend]
+	if b == nil {
+		return health.Traffic{}
+	}
+	var t health.Traffic
+	for _, s := range b.servers {
+		if s.name == server {
+			t.Active = int(s.cur.Load())
+		}
+	}
+	if up {
+		before := b.queued.Load()
+		if before > 0 {
+			b.dispatch()
+		}
+		t.Requeued = int(before - b.queued.Load())
+	}
+	t.Queued = int(b.queued.Load())
+	return t
+}
