@@ -82,6 +82,10 @@ type backend struct {
 	health     *health.Backend
 	st         counters
 
+	// lastWeights are the effective weights the balancers were last
+	// (re)built with; janitor-only.
+	lastWeights []int
+
 	qmu    sync.Mutex
 	qhead  *waiter
 	qtail  *waiter
@@ -359,4 +363,32 @@ func (b *backend) wait(w *waiter, t *time.Timer, timeout time.Duration) *server 
 		return nil
 	}
 	return <-w.ch
+}
+
+// reweight rebuilds the balancers that precompute weights (the consistent
+// hash ring) when an effective weight changed: runtime weight, slowstart.
+// Called about once a second; dynamic algorithms read weights on each pick
+// and need nothing.
+func (b *backend) reweight() {
+	changed := false
+	if len(b.lastWeights) != len(b.servers) {
+		b.lastWeights = make([]int, len(b.servers))
+		for i, s := range b.servers {
+			b.lastWeights[i] = s.cfg.Weight
+		}
+	}
+	for i, s := range b.servers {
+		if w := s.Weight(); w != b.lastWeights[i] {
+			b.lastWeights[i] = w
+			changed = true
+		}
+	}
+	if !changed {
+		return
+	}
+	for _, lb := range []balance.Balancer{b.activeLB, b.backupLB} {
+		if r, ok := lb.(balance.Reweighter); ok {
+			r.Reweight()
+		}
+	}
 }

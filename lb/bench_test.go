@@ -178,3 +178,47 @@ func TestZeroAllocsPerRequest(t *testing.T) {
 		t.Errorf("%.2f allocations per request, want 0", n)
 	}
 }
+
+// A pooled server connection the server closed meanwhile is detected and
+// the request replayed on a new connection, unseen by the client.
+func TestStaleServerConnectionReplayed(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer func() {
+		_ = ln.Close()
+		wg.Wait()
+	}()
+	wg.Add(1)
+	go func() { // answers one request per connection, then closes without saying so
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 4096)
+			n := 0
+			for !bytes.Contains(buf[:n], []byte("\r\n\r\n")) {
+				k, err := c.Read(buf[n:])
+				if err != nil {
+					break
+				}
+				n += k
+			}
+			_, _ = c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+			_ = c.Close()
+		}
+	}()
+	h := newHarness(t)
+	h.start(h.oneBackend(BackendConfig{Servers: []ServerConfig{{Name: "s1", Addr: netip.MustParseAddrPort(ln.Addr().String()), Weight: 1}}}))
+	c := dial(t, h.addr("fe"))
+	for i := range 3 {
+		if r := c.get("/x"); r.StatusCode != 200 || r.body != "ok" {
+			t.Fatalf("request %d: %d %q", i, r.StatusCode, r.body)
+		}
+	}
+}

@@ -300,6 +300,7 @@ func (p *Proxy) janitor() {
 				for _, s := range b.servers {
 					s.idle.purge(now, false)
 				}
+				b.reweight()
 			}
 		}
 	}

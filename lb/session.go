@@ -204,8 +204,11 @@ func (s *session) readHead(first bool) bool {
 	}
 	now := s.p.now()
 	s.tx.tq = now.Sub(start)
-	rl := len(s.req.Method) + 1 + len(s.req.Target) + 1 + len(s.req.Proto)
-	s.reqLine = append(s.reqLine[:0], s.buf[:rl]...)
+	l := append(s.reqLine[:0], s.req.Method...)
+	l = append(l, ' ')
+	l = append(l, s.req.Target...)
+	l = append(l, ' ')
+	s.reqLine = append(l, s.req.Proto...)
 	s.r = s.req.HeadLen
 	s.tx.bytesIn = int64(s.req.HeadLen)
 	return true
@@ -232,12 +235,7 @@ func (s *session) writeClient(b []byte) error {
 func (s *session) handle() bool {
 	s.fe.st.requests.Add(1)
 	s.msg.reset(&s.req, s.client.Addr(), s.dstPort)
-	bodyKind, _ := s.req.Body()
-	if bodyKind != http1.BodyNone || !s.req.KeepAlive {
-		// A body not forwarded is not drained: answers that skip the server
-		// close the connection.
-		s.tx.close = !s.req.KeepAlive
-	}
+	s.tx.close = !s.req.KeepAlive
 
 	if v := s.fe.reqRules.Apply(&s.msg); v.Kind != rules.Continue {
 		return s.verdict(v, nil)
