@@ -98,6 +98,7 @@ type kaOpts struct {
 	auth    string
 	version int
 	advert  string
+	unicast string // unicast_src_ip and unicast_peer lines
 }
 
 func startKeepalived(t *testing.T, h *netnstest.Host, o kaOpts) *daemon {
@@ -127,11 +128,11 @@ vrrp_instance VI_1 {
   virtual_router_id 51
   priority %d
   advert_int %s
-%s  virtual_ipaddress {
+%s%s  virtual_ipaddress {
     %s
   }
 }
-`, h.Name, o.version, o.prio, o.advert, auth, netnstest.VIP)
+`, h.Name, o.version, o.prio, o.advert, auth, o.unicast, netnstest.VIP)
 	cf := filepath.Join(dir, "keepalived.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -154,6 +155,8 @@ vrrp_instance VI_1 {
 		}
 		// Keepalived leaves its VIP behind when killed; the namespace goes anyway.
 	})
+	// Runs first (cleanups are LIFO): a graceful stop also ends the child.
+	t.Cleanup(func() { d.stop(syscall.SIGTERM) })
 	return d
 }
 
@@ -423,4 +426,110 @@ func TestNetnsKeepalived(t *testing.T) {
 		k1.cmd.Process.Signal(syscall.SIGTERM)
 		checkTransfer(t, "graceful stop keepalived -> tandem", h.waitFrom(start, lb2, gracefMax+time.Second), gracefMax)
 	})
+}
+
+// A tracked object fails on the master: weight 0 gives up at once (priority
+// 0), a negative weight advertises the lower priority at once. A tandem
+// backup then takes over within one advert interval plus its skew.
+// keepalived 2.2 discards lower-priority adverts ("received lower priority
+// advert - discarding") and takes over only when its Master_Down_Timer runs
+// out, so with a keepalived backup only weight 0 is fast.
+func TestNetnsTrack(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		weight    string
+		keepalive bool
+		max       time.Duration
+	}{
+		{"weight 0, keepalived peer", "0", true, gracefMax},
+		{"weight -10, keepalived peer", "-10", true, crashMax},
+		{"weight -10, tandem peer", "-10", false, time.Second + gracefMax},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			lab, h := newLab(t)
+			lb1, lb2 := lab.Host("lb1"), lab.Host("lb2")
+			d1 := startTandem(t, lb1, 101, "-track-weight", tt.weight)
+			if tt.keepalive {
+				startKeepalived(t, lb2, kaOpts{prio: 100})
+			} else {
+				startTandem(t, lb2, 100)
+			}
+			h.waitFor(lb1, startMax)
+			start := time.Now()
+			d1.cmd.Process.Signal(syscall.SIGUSR2)
+			checkTransfer(t, "track failed ("+tt.weight+") lb1 -> lb2", h.waitFrom(start, lb2, tt.max+time.Second), tt.max)
+			h.neighborIs(lb2.MAC, time.Second)
+			start = time.Now()
+			d1.cmd.Process.Signal(syscall.SIGUSR2)
+			tr := h.waitFrom(start, lb1, startMax)
+			checkTransfer(t, "track recovered lb2 -> lb1", tr, startMax)
+			check(t, "track recovered: nobody holding the VIP", tr.gap, slack)
+		})
+	}
+}
+
+func TestNetnsKeepalivedV3(t *testing.T) {
+	t.Parallel()
+	lab, h := newLab(t)
+	lb1, lb2 := lab.Host("lb1"), lab.Host("lb2")
+	args := []string{"-version", "3", "-advert", "100ms"}
+	d1 := startTandem(t, lb1, 101, args...)
+	startKeepalived(t, lb2, kaOpts{prio: 100, version: 3, advert: "0.1"})
+	h.waitFor(lb1, 2*time.Second)
+	h.stays(lb1, 500*time.Millisecond) // keepalived accepts our v3 adverts (checksum, interval)
+	start := time.Now()
+	d1.stop(os.Kill)
+	h.staleOK[lb1] = true
+	checkTransfer(t, "v3 100ms crash tandem -> keepalived", h.waitFrom(start, lb2, 2*time.Second), 500*time.Millisecond)
+	h.staleOK[lb1] = false
+	d1 = startTandem(t, lb1, 101, args...)
+	tr := h.waitFor(lb1, 2*time.Second)
+	check(t, "v3 preempt back keepalived -> tandem", tr.took, 2*time.Second)
+	h.stays(lb1, 500*time.Millisecond) // we accept keepalived's v3 adverts
+	start = time.Now()
+	d1.stop(syscall.SIGTERM)
+	checkTransfer(t, "v3 graceful stop tandem -> keepalived", h.waitFrom(start, lb2, time.Second), 61*time.Millisecond+slack)
+}
+
+func TestNetnsKeepalivedUnicast(t *testing.T) {
+	t.Parallel()
+	lab, h := newLab(t)
+	lb1, lb2 := lab.Host("lb1"), lab.Host("lb2")
+	d1 := startTandem(t, lb1, 101, "-unicast-src", "192.0.2.11", "-unicast-peer", "192.0.2.12")
+	startKeepalived(t, lb2, kaOpts{prio: 100, unicast: "  unicast_src_ip 192.0.2.12\n  unicast_peer {\n    192.0.2.11\n  }\n"})
+	h.waitFor(lb1, startMax)
+	h.stays(lb1, 1500*time.Millisecond)
+	start := time.Now()
+	d1.stop(syscall.SIGTERM)
+	checkTransfer(t, "unicast graceful stop tandem -> keepalived", h.waitFrom(start, lb2, gracefMax+time.Second), gracefMax)
+	startTandem(t, lb1, 101, "-unicast-src", "192.0.2.11", "-unicast-peer", "192.0.2.12")
+	tr := h.waitFor(lb1, startMax)
+	check(t, "unicast preempt back keepalived -> tandem", tr.took, startMax)
+}
+
+// keepalived drops adverts with another password and silently becomes a
+// second master; tandem does the same (RFC) but says so at warn level.
+func TestNetnsSplitBrainIsLogged(t *testing.T) {
+	t.Parallel()
+	lab, _ := newLab(t)
+	lb1, lb2 := lab.Host("lb1"), lab.Host("lb2")
+	d1 := startTandem(t, lb1, 101, "-auth", "tandem1")
+	startKeepalived(t, lb2, kaOpts{prio: 100, auth: "other"})
+	deadline := time.Now().Add(startMax)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for ; ; <-tick.C {
+		a, _ := lb1.HasAddr(netnstest.VIP.Addr())
+		b, _ := lb2.HasAddr(netnstest.VIP.Addr())
+		out := d1.out.String()
+		if a && b && strings.Contains(out, `"level":"warn"`) && strings.Contains(out, "authentication differs") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want both masters and a warning; lb1 holds %v, lb2 holds %v", a, b)
+		}
+	}
 }

@@ -3,7 +3,9 @@
 // the tandem CLI runs VRRP from its TOML file; it is not installed.
 //
 // SIGTERM/SIGINT stop it gracefully (priority-0 advert, VIPs removed);
-// SIGUSR1 asks the instance to fail over.
+// SIGUSR1 asks the instance to fail over; with -track-weight, SIGUSR2
+// toggles a tracked object (standing in for the proxy's frontend) between
+// healthy and failed.
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tandemlb/tandem/internal/track"
 	"github.com/tandemlb/tandem/vrrp"
 )
 
@@ -47,6 +50,7 @@ func run(args []string) error {
 	src := fs.String("unicast-src", "", "unicast source address")
 	fs.DurationVar(&c.GARPMasterDelay, "garp-delay", 5*time.Second, "garp_master_delay")
 	fs.StringVar(&c.Notify, "notify", "", "notify command")
+	trackWeight := fs.Int("track-weight", -1000, "weight of a tracked object toggled by SIGUSR2 (-1000 = none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,16 +79,28 @@ func run(args []string) error {
 		c.UnicastSrc = a
 	}
 	log := zerolog.New(os.Stderr).With().Timestamp().Logger()
-	r, err := vrrp.NewRouter([]vrrp.InstanceSpec{{Config: c}}, vrrp.DefaultOptions(log))
+	spec := vrrp.InstanceSpec{Config: c}
+	var tracked *track.Signal
+	if *trackWeight != -1000 {
+		tracked = track.NewSignal("frontend:test", true)
+		spec.Trackers = []vrrp.Tracked{{Tracker: tracked, Weight: *trackWeight}}
+	}
+	r, err := vrrp.NewRouter([]vrrp.InstanceSpec{spec}, vrrp.DefaultOptions(log))
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	usr1 := make(chan os.Signal, 1)
-	signal.Notify(usr1, syscall.SIGUSR1)
+	usr := make(chan os.Signal, 1)
+	signal.Notify(usr, syscall.SIGUSR1, syscall.SIGUSR2)
 	go func() {
-		for range usr1 {
+		for sig := range usr {
+			if sig == syscall.SIGUSR2 {
+				if tracked != nil {
+					tracked.Set(!tracked.Healthy())
+				}
+				continue
+			}
 			if err := r.Instance(c.Name).Failover(); err != nil && !errors.Is(err, vrrp.ErrNotRunning) {
 				log.Warn().Err(err).Msg("failover")
 			}
