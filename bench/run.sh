@@ -159,7 +159,7 @@ if [ "$IDLE" -gt 0 ] && [ $((IDLE + CONNS + 100)) -gt "$MAXCONN" ]; then
   say "maxconn $MAXCONN (open-file limit $(ulimit -n)): idle connections lowered to $IDLE"
 fi
 
-TMP=$(mktemp -d /tmp/tandem-bench.XXXXXX)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/tandem-bench.XXXXXX")
 mkdir -p "$OUT/logs" "$TMP/www" "$TMP/nginx-temp"
 rm -f "$OUT"/logs/*
 
