@@ -185,6 +185,17 @@ func TestBodies(t *testing.T) {
 			t.Errorf("after expect: %d", r.StatusCode)
 		}
 	})
+	t.Run("expect answered without 100", func(t *testing.T) {
+		c := dial(t, addr)
+		c.send("POST /status/403 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+		r := c.read("POST")
+		if r.StatusCode != 403 || !r.Close {
+			t.Errorf("got %d close %v", r.StatusCode, r.Close)
+		}
+		if !c.closed() {
+			t.Error("connection with an unread body left open")
+		}
+	})
 	t.Run("HEAD 204 304", func(t *testing.T) {
 		c := dial(t, addr)
 		c.send("HEAD /size/100 HTTP/1.1\r\nHost: x\r\n\r\n")
