@@ -37,7 +37,11 @@ func vrrpd(t *testing.T) string {
 			return
 		}
 		vrrpdPath = filepath.Join(vrrpdDir, "vrrpd")
-		out, err := exec.Command("go", "build", "-o", vrrpdPath, "./internal/vrrpd").CombinedOutput()
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			gobin = "/usr/local/go/bin/go" // where the Makefile's toolchain lives
+		}
+		out, err := exec.Command(gobin, "build", "-o", vrrpdPath, "./internal/vrrpd").CombinedOutput()
 		if err != nil {
 			vrrpdErr = fmt.Errorf("go build vrrpd: %v: %s", err, out)
 		}

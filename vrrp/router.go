@@ -251,6 +251,15 @@ func NewRouter(specs []InstanceSpec, opts Options) (*Router, error) {
 // Instances returns the instances in configuration order.
 func (r *Router) Instances() []*Instance { return slices.Clone(r.instances) }
 
+// Snapshots returns the snapshot of every instance, in configuration order.
+func (r *Router) Snapshots() []Snapshot {
+	s := make([]Snapshot, len(r.instances))
+	for i, in := range r.instances {
+		s[i] = in.Snapshot()
+	}
+	return s
+}
+
 // Instance returns the instance called name, or nil.
 func (r *Router) Instance(name string) *Instance {
 	for _, in := range r.instances {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -18,7 +19,14 @@ import (
 	"github.com/tandemlb/tandem/vrrp/vrrptest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		if vrrpdDir != "" {
+			os.RemoveAll(vrrpdDir)
+		}
+		os.Exit(code)
+	}))
+}
 
 var (
 	lb1    = netip.MustParseAddr("192.0.2.11")
@@ -498,5 +506,42 @@ func TestNewRouterRejects(t *testing.T) {
 	}
 	if _, err := vrrp.NewRouter(nil, vrrp.Options{}); err == nil {
 		t.Error("NewRouter without collaborators = nil error")
+	}
+}
+
+func TestRouterGARPRefreshAndPreemptDelay(t *testing.T) {
+	t.Parallel()
+	clk := vrrptest.NewClock(t0)
+	conn := vrrptest.NewConn(lb1)
+	c := config(100)
+	c.GARPMasterDelay, c.GARPMasterRepeat, c.GARPMasterRefresh = 0, 2, 30*time.Second
+	c.PreemptDelay = 20 * time.Second
+	n := start(t, clk, conn, lb1, vrrp.InstanceSpec{Config: c})
+	clk.WaitArmed(t, 1)
+	meta := vrrp.RecvMeta{Src: lb2, Dst: vrrp.MulticastGroup, TTL: 255}
+	// A lower-priority master: within preempt_delay we leave it alone.
+	for i := range 15 {
+		conn.Inject(mustMarshal(t, peerAdvert(50), lb2), meta)
+		eventually(t, "received", func() bool { return n.snap("VI_1").Counters.AdvertsReceived == uint64(i+1) })
+		clk.Advance(t, time.Second)
+	}
+	if st := n.snap("VI_1").State; st != vrrp.StateBackup {
+		t.Fatalf("preempted within preempt_delay: %v", st)
+	}
+	for i := range 6 {
+		conn.Inject(mustMarshal(t, peerAdvert(50), lb2), meta)
+		eventually(t, "received", func() bool { return n.snap("VI_1").Counters.AdvertsReceived == uint64(16+i) })
+		clk.Advance(t, time.Second)
+	}
+	eventually(t, "preempted after preempt_delay", func() bool { return n.snap("VI_1").State == vrrp.StateMaster })
+	if got := len(n.arp.Sent()); got != 2 {
+		t.Fatalf("GARPs at takeover = %d, want garp_master_repeat 2 (no delayed burst)", got)
+	}
+	clk.Advance(t, 61*time.Second)
+	if got := len(n.arp.Sent()); got != 6 {
+		t.Errorf("GARPs after two refreshes = %d, want 6", got)
+	}
+	if s := n.r.Snapshots(); len(s) != 1 || s[0].Name != "VI_1" {
+		t.Errorf("Snapshots() = %+v", s)
 	}
 }
