@@ -140,9 +140,15 @@ func (s *session) readHead(first bool) bool {
 			s.idle.Store(false)
 			return false
 		}
+		// An idle keep-alive connection holds only its request buffer; the
+		// response buffer goes back to the pool while it waits.
+		s.p.bufs.Put(s.rbufp)
+		s.rbufp, s.rbuf = nil, nil
 		_ = s.conn.SetReadDeadline(deadline)
 		n, err := s.conn.Read(s.buf)
 		s.idle.Store(false)
+		s.rbufp = s.p.bufs.Get().(*[]byte)
+		s.rbuf = *s.rbufp
 		if n == 0 {
 			// Nothing received. Between requests, or when the client left,
 			// close silently; a first request that never came is answered
