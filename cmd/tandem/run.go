@@ -62,7 +62,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		log.Error().Err(err).Msg("cannot open listeners")
 		return err
 	}
-	checker := health.NewChecker(proxy.HealthTargets(), health.Options{Logger: log})
+	checker := health.NewChecker(proxy.HealthTargets(), health.Options{Logger: log, Traffic: proxy.HealthTraffic})
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return proxy.Run(gctx) })
