@@ -151,7 +151,7 @@ type fakeServer struct {
 	usable bool
 }
 
-func (s *fakeServer) PersistCookie() string       { return s.cookie }
+func (s *fakeServer) PersistCookie() string      { return s.cookie }
 func (s *fakeServer) UsableForPersistence() bool { return s.usable }
 
 func TestScanLookup(t *testing.T) {
