@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
@@ -30,6 +31,7 @@ type server struct {
 	st       counters
 	idle     idlePool
 	checkCfg *health.CheckConfig
+	tls      *tls.Config // ssl towards the server; nil: plain
 }
 
 // Available implements balance.Server: usable by health and admin state,
@@ -164,6 +166,9 @@ func newBackend(cfg BackendConfig, now func() time.Time) (*backend, error) {
 			s.checkCfg = cc
 		}
 		s.idle.max = defaultIdlePerServer
+		if err := s.initTLS(); err != nil {
+			return nil, fmt.Errorf("backend %q: server %q: %w", cfg.Name, sc.Name, err)
+		}
 		b.servers = append(b.servers, s)
 		if sc.Backup {
 			b.backups = append(b.backups, s)

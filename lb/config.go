@@ -8,6 +8,7 @@ import (
 
 	"github.com/tandemlb/tandem/health"
 	"github.com/tandemlb/tandem/lb/rules"
+	"github.com/tandemlb/tandem/lb/tlsconf"
 )
 
 // Mode is a proxy's mode: HTTP (layer 7) or TCP (layer 4).
@@ -68,7 +69,8 @@ type FrontendConfig struct {
 	DefaultBackend string
 	HTTPRequest    []rules.Rule
 	Timeouts       Timeouts
-	ForwardFor     *ForwardFor // nil = off
+	ForwardFor     *ForwardFor     // nil = off
+	TLS            *tlsconf.Config // [frontend.tls]; nil = plain
 }
 
 // UseBackend is one use_backend entry; at most one of If and Unless.
@@ -106,7 +108,8 @@ type ServerConfig struct {
 	Backup      bool
 	Disabled    bool
 	Slowstart   time.Duration
-	Cookie      string // persistence value, default server name
+	Cookie      string     // persistence value, default server name
+	TLS         *ServerTLS // ssl = true; nil = plain
 }
 
 // validate reports every problem New cannot work around. The loader has

@@ -21,7 +21,7 @@ type errFraming struct{ err error }
 
 func (e errFraming) Error() string { return "body framing: " + e.err.Error() }
 
-func dialServer(srv *server, timeout time.Duration) (*net.TCPConn, error) {
+func dialServer(srv *server, timeout time.Duration) (netConn, error) {
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.Dial("tcp", srv.addr.String())
 	if err != nil {
@@ -29,7 +29,7 @@ func dialServer(srv *server, timeout time.Duration) (*net.TCPConn, error) {
 	}
 	tc := c.(*net.TCPConn)
 	_ = tc.SetNoDelay(true)
-	return tc, nil
+	return srv.clientTLS(tc)
 }
 
 // forward sends the request to srv (whose slot the caller took), retrying
@@ -86,7 +86,7 @@ func (s *session) forward(be *backend, srv *server, key []byte) bool {
 			tx.tc = s.p.now().Sub(now)
 			sc = &srvConn{c: c, srv: tx.srv}
 		}
-		s.srv.Store(sc.c)
+		s.srv.Store(sc)
 		_ = sc.c.SetWriteDeadline(s.p.now().Add(be.timeouts.Server))
 		if _, err := sc.c.Write(s.out); err != nil {
 			_ = sc.c.Close()
@@ -350,7 +350,7 @@ func (s *session) exchange(be *backend, sc *srvConn, canReplay bool, bodyKind ht
 
 // startBody forwards the request body in its own goroutine (only for
 // Expect: 100-continue, where the response may come first).
-func (s *session) startBody(kind http1.BodyKind, n int64, dst *net.TCPConn, cliTO, srvTO time.Duration) chan bodyResult {
+func (s *session) startBody(kind http1.BodyKind, n int64, dst netConn, cliTO, srvTO time.Duration) chan bodyResult {
 	c := make(chan bodyResult, 1)
 	go func() {
 		moved, rerr, werr := s.pipe(kind, n, s.conn, cliTO, s.buf, &s.r, &s.w, dst, srvTO, true)
@@ -414,7 +414,7 @@ func (s *session) serverError(status int) exResult {
 // to dst; buf[*r:*w] holds bytes already read from src. Bytes read past the
 // end of the body stay in buf[*r:*w]. rerr is a read-side failure (or
 // errFraming), werr a write-side one.
-func (s *session) pipe(kind http1.BodyKind, n int64, src *net.TCPConn, srcTO time.Duration, buf []byte, r, w *int, dst *net.TCPConn, dstTO time.Duration, request bool) (moved int64, rerr, werr error) {
+func (s *session) pipe(kind http1.BodyKind, n int64, src netConn, srcTO time.Duration, buf []byte, r, w *int, dst netConn, dstTO time.Duration, request bool) (moved int64, rerr, werr error) {
 	fill := func(limit int64) error {
 		*r, *w = 0, 0
 		_ = src.SetReadDeadline(s.p.now().Add(srcTO))

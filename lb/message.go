@@ -118,6 +118,7 @@ type reqMsg struct {
 	url     []byte // scratch for URL() after edits
 	src     netip.Addr
 	dstPort int
+	sec     *connSec // TLS state (ssl_fc, ssl_fc_sni); nil when plain
 }
 
 func (m *reqMsg) reset(req *http1.Request, src netip.Addr, dstPort int) {
@@ -181,8 +182,6 @@ func (m *reqMsg) HeaderAt(i int) (name, value []byte) {
 
 func (m *reqMsg) Src() netip.Addr { return m.src }
 func (m *reqMsg) DstPort() int    { return m.dstPort }
-func (m *reqMsg) SSL() bool       { return false }
-func (m *reqMsg) SNI() []byte     { return nil }
 
 func (m *reqMsg) SetHeader(name, value []byte) { m.h.set(name, value) }
 func (m *reqMsg) AddHeader(name, value []byte) { m.h.add(name, value) }
@@ -208,8 +207,6 @@ func (m *reqMsg) Host() []byte {
 	}
 	return m.req.Host
 }
-
-func (m *reqMsg) Scheme() []byte { return schemeHTTP }
 
 var schemeHTTP = []byte("http")
 

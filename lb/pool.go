@@ -1,7 +1,6 @@
 package lb
 
 import (
-	"net"
 	"sync"
 	"time"
 )
@@ -19,7 +18,7 @@ const (
 
 // srvConn is one connection to a server.
 type srvConn struct {
-	c     *net.TCPConn
+	c     netConn
 	srv   *server
 	since time.Time // when it went idle
 }

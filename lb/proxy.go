@@ -80,6 +80,7 @@ type frontend struct {
 	timeouts Timeouts // resolved
 	xff      *ForwardFor
 	signal   *track.Signal
+	tls      *feTLS // nil: plain TCP
 	st       counters
 }
 
@@ -176,6 +177,9 @@ func (p *Proxy) newFrontend(fc FrontendConfig) (*frontend, error) {
 	}
 	if fc.DefaultBackend != "" {
 		f.def = p.beByName[fc.DefaultBackend]
+	}
+	if err := f.initTLS(fc); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
@@ -322,7 +326,7 @@ func (p *Proxy) killAll() {
 	for s := range p.sessions {
 		_ = s.conn.Close()
 		if c := s.srv.Load(); c != nil {
-			_ = c.Close()
+			_ = c.c.Close()
 		}
 	}
 }
@@ -382,11 +386,7 @@ func (f *frontend) acceptLoop(ln *net.TCPListener) {
 			defer p.releaseSlot(f)
 			defer f.st.close()
 			defer p.actconn.Add(-1)
-			if f.cfg.Mode == ModeTCP {
-				f.serveTCP(c)
-				return
-			}
-			f.serveHTTP(c)
+			f.serveConn(c)
 		}()
 	}
 }

@@ -21,7 +21,7 @@ import (
 type session struct {
 	p       *Proxy
 	fe      *frontend
-	conn    *net.TCPConn
+	conn    netConn
 	client  netip.AddrPort
 	dstPort int
 	accept  time.Time
@@ -49,8 +49,9 @@ type session struct {
 	wt    waiter
 	timer *time.Timer
 
-	idle atomic.Bool                 // waiting for a new request
-	srv  atomic.Pointer[net.TCPConn] // server connection in use, for hard stop
+	idle atomic.Bool             // waiting for a new request
+	srv  atomic.Pointer[srvConn] // server connection in use, for hard stop
+	sec  *connSec                // TLS state; nil for plain connections
 
 	tx txn
 }
@@ -73,17 +74,19 @@ type txn struct {
 	beQueue      int
 }
 
-func (f *frontend) serveHTTP(c *net.TCPConn) {
+func (f *frontend) serveHTTP(c netConn, sec *connSec) {
 	p := f.p
 	s := &session{
 		p:      p,
 		fe:     f,
 		conn:   c,
+		sec:    sec,
 		accept: p.now(),
 		out:    make([]byte, 0, 1024),
 		timer:  time.NewTimer(time.Hour),
 	}
 	s.timer.Stop()
+	s.msg.sec = sec
 	s.wt.ch = make(chan *server, 1)
 	if ra, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		ap := ra.AddrPort()
@@ -102,7 +105,9 @@ func (f *frontend) serveHTTP(c *net.TCPConn) {
 		p.bufs.Put(s.bufp)
 		p.bufs.Put(s.rbufp)
 	}()
-	_ = c.SetNoDelay(true)
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
 	for first := true; ; first = false {
 		if !s.readHead(first) {
 			return
@@ -214,7 +219,7 @@ func (s *session) readHead(first bool) bool {
 	l = append(l, ' ')
 	l = append(l, s.req.Target...)
 	l = append(l, ' ')
-	s.reqLine = append(l, s.req.Proto...)
+	s.reqLine = append(l, s.proto()...)
 	s.r = s.req.HeadLen
 	s.tx.bytesIn = int64(s.req.HeadLen)
 	return true
@@ -508,7 +513,7 @@ func (s *session) finish() {
 	*e = accesslog.HTTP{
 		Client:       s.client,
 		Accept:       tx.start,
-		Frontend:     fe.name,
+		Frontend:     fe.logName(s.sec),
 		Tq:           tx.tq,
 		Tw:           tx.tw,
 		Tc:           tx.tc,

@@ -13,6 +13,7 @@ import (
 type tcpSample struct {
 	src     netip.Addr
 	dstPort int
+	sec     *connSec
 }
 
 func (t *tcpSample) Method() []byte                    { return nil }
@@ -23,8 +24,6 @@ func (t *tcpSample) NumHeaders() int                   { return 0 }
 func (t *tcpSample) HeaderAt(int) (name, value []byte) { return nil, nil }
 func (t *tcpSample) Src() netip.Addr                   { return t.src }
 func (t *tcpSample) DstPort() int                      { return t.dstPort }
-func (t *tcpSample) SSL() bool                         { return false }
-func (t *tcpSample) SNI() []byte                       { return nil }
 
 // tcpTxn is one TCP-mode connection's log state.
 type tcpTxn struct {
@@ -38,24 +37,25 @@ type tcpTxn struct {
 	retries      int
 	redispatched bool
 	beQueue      int
+	sec          *connSec
 }
 
 // serveTCP handles one TCP-mode connection: pick a server (source hashing
 // on the client address for `balance source`), connect with retries, then
 // copy both ways until both sides closed; one tcplog line at the end.
-func (f *frontend) serveTCP(c *net.TCPConn) {
+func (f *frontend) serveTCP(c netConn, sec *connSec) {
 	p := f.p
 	defer func() { _ = c.Close() }()
 	// Registered so that hard-stop-after can close it.
 	reg := &session{conn: c}
 	p.register(reg)
 	defer p.unregister(reg)
-	tx := tcpTxn{accept: p.now(), tw: -1, tc: -1, term: [2]byte{'-', '-'}}
+	tx := tcpTxn{accept: p.now(), tw: -1, tc: -1, term: [2]byte{'-', '-'}, sec: sec}
 	if ra, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		ap := ra.AddrPort()
 		tx.client = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
-	smp := tcpSample{src: tx.client.Addr()}
+	smp := tcpSample{src: tx.client.Addr(), sec: sec}
 	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
 		smp.dstPort = la.Port
 	}
@@ -119,7 +119,7 @@ func (f *frontend) serveTCP(c *net.TCPConn) {
 	be.st.lbtot.Add(1)
 	defer func() { be.release(tx.srv) }()
 
-	var sc *net.TCPConn
+	var sc netConn
 	for {
 		t1 := p.now()
 		conn, err := dialServer(tx.srv, be.timeouts.Connect)
@@ -152,7 +152,7 @@ func (f *frontend) serveTCP(c *net.TCPConn) {
 		}
 	}
 	defer func() { _ = sc.Close() }()
-	reg.srv.Store(sc)
+	reg.srv.Store(&srvConn{c: sc, srv: tx.srv})
 
 	cb := p.bufs.Get().(*[]byte)
 	sb := p.bufs.Get().(*[]byte)
@@ -179,7 +179,7 @@ func (f *frontend) tcpLog(tx *tcpTxn) {
 	e := accesslog.TCP{
 		Client:       tx.client,
 		Accept:       tx.accept,
-		Frontend:     f.name,
+		Frontend:     f.logName(tx.sec),
 		Tw:           tx.tw,
 		Tc:           tx.tc,
 		Tt:           p.now().Sub(tx.accept),

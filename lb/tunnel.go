@@ -2,7 +2,6 @@ package lb
 
 import (
 	"io"
-	"net"
 	"sync/atomic"
 	"time"
 )
@@ -31,7 +30,7 @@ func (a *activity) touch(now time.Time) { a.last.Store(now.UnixNano()) }
 
 // copyDir copies src to dst until EOF (then half-closes dst) or an error.
 // Read timeouts are re-armed while the other direction is active.
-func copyDir(src, dst *net.TCPConn, buf []byte, to time.Duration, act *activity, now func() time.Time) (n int64, rerr, werr error) {
+func copyDir(src, dst netConn, buf []byte, to time.Duration, act *activity, now func() time.Time) (n int64, rerr, werr error) {
 	for {
 		_ = src.SetReadDeadline(now().Add(to))
 		k, err := src.Read(buf)
@@ -96,7 +95,7 @@ func (s *session) tunnel(be *backend, sc *srvConn) {
 // both directions ended (each EOF is passed on as a half-close) or one
 // failed. It returns the bytes from the client (in) and to it (out), and
 // the termination state of whichever side failed first ("--" if none).
-func relay(cli, srv *net.TCPConn, cbuf, sbuf []byte, cliTO, srvTO time.Duration, now func() time.Time) (in, out int64, term [2]byte) {
+func relay(cli, srv netConn, cbuf, sbuf []byte, cliTO, srvTO time.Duration, now func() time.Time) (in, out int64, term [2]byte) {
 	var act activity
 	act.touch(now())
 	// first records which side failed first: the other direction is then
