@@ -1,0 +1,339 @@
+package stats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tandemlb/tandem/health"
+	"github.com/tandemlb/tandem/lb"
+	"github.com/tandemlb/tandem/vrrp"
+)
+
+// Proxy is what stats reads from the proxy engine, and the one thing it
+// changes (a server's admin state and weight). *lb.Proxy implements it.
+type Proxy interface {
+	Snapshot() lb.Snapshot
+	Server(backend, name string) *health.Server
+}
+
+// VRRP is what stats reads from the VRRP router and asks of it.
+type VRRP interface {
+	Instances() []VRRPInstance
+	Failover(instance string) error
+}
+
+// VRRPInstance is one VRRP instance as the stats views show it.
+type VRRPInstance struct {
+	vrrp.Snapshot
+	VIPs []netip.Prefix
+}
+
+// RouterVRRP adapts a running vrrp.Router, with the instance configurations
+// it was built from (for the VIPs, which its snapshots leave out). A nil
+// router gives a nil VRRP: no instance configured.
+func RouterVRRP(r *vrrp.Router, cfgs []vrrp.Config) VRRP {
+	if r == nil {
+		return nil
+	}
+	vips := make(map[string][]netip.Prefix, len(cfgs))
+	for _, c := range cfgs {
+		for _, v := range c.VIPs {
+			vips[c.Name] = append(vips[c.Name], v.Prefix)
+		}
+	}
+	return routerVRRP{r: r, vips: vips}
+}
+
+type routerVRRP struct {
+	r    *vrrp.Router
+	vips map[string][]netip.Prefix
+}
+
+func (v routerVRRP) Instances() []VRRPInstance {
+	ins := v.r.Instances()
+	out := make([]VRRPInstance, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, VRRPInstance{Snapshot: in.Snapshot(), VIPs: v.vips[in.Name()]})
+	}
+	return out
+}
+
+func (v routerVRRP) Failover(name string) error {
+	in := v.r.Instance(name)
+	if in == nil {
+		return fmt.Errorf("vrrp failover %s: %w", name, ErrNoInstance)
+	}
+	if err := in.Failover(); err != nil {
+		return fmt.Errorf("vrrp failover %s: %w", name, err)
+	}
+	return nil
+}
+
+// Errors of the admin actions; the admin socket maps them to HAProxy's
+// answers.
+var (
+	ErrNoBackend  = errors.New("no such backend")
+	ErrNoServer   = errors.New("no such server")
+	ErrNoInstance = errors.New("no such VRRP instance")
+	ErrNoVRRP     = errors.New("no VRRP instance is configured")
+)
+
+// Process describes the running process for the page header and `show info`.
+type Process struct {
+	Name    string // "tandem"
+	Version string
+	Commit  string
+	PID     int
+	Start   time.Time
+	MaxConn int
+	Node    string // host name
+}
+
+// SourceOptions are a Source's collaborators.
+type SourceOptions struct {
+	Proxy Proxy
+	// Config gives what snapshots leave out: balance algorithms, cookies,
+	// server order and ids.
+	Config  lb.Config
+	VRRP    VRRP // nil without VRRP
+	Process Process
+	// Logger receives the admin actions (who did what). Health logs the
+	// resulting state change itself.
+	Logger zerolog.Logger
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// Source gathers what every stats view shows: the proxy's counters, the
+// VRRP instances, process information, and the rates its sampler derives
+// once a second. It is shared by the stats page, the metrics and the admin
+// socket.
+type Source struct {
+	o    SourceOptions
+	algo map[string]string // backend -> algorithm
+	iid  map[string]int    // "f/NAME" or "b/NAME" -> proxy id
+
+	mu      sync.Mutex
+	rates   map[string]*rate // rate keys: "f/NAME", "b/NAME", "s/B/S", "process"
+	beState map[string]*backendState
+}
+
+type rate struct {
+	lastTot, lastReq int64
+	cur, max         int64 // sessions per second
+	reqCur, reqMax   int64
+	lastSess         time.Time
+}
+
+// backendState follows whole-backend UP/DOWN transitions, which HAProxy
+// reports in the BACKEND row (chkdown, lastchg, downtime).
+type backendState struct {
+	up         bool
+	since      time.Time
+	downtime   time.Duration
+	downs      int64
+	downSince  time.Time
+	haveSample bool
+}
+
+// NewSource returns a Source; call Run to sample rates.
+func NewSource(o SourceOptions) *Source {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Process.Name == "" {
+		o.Process.Name = "tandem"
+	}
+	if o.Process.Start.IsZero() {
+		o.Process.Start = o.Now()
+	}
+	s := &Source{
+		o:       o,
+		algo:    make(map[string]string),
+		iid:     make(map[string]int),
+		rates:   make(map[string]*rate),
+		beState: make(map[string]*backendState),
+	}
+	id := 1
+	for _, f := range o.Config.Frontends {
+		id++
+		s.iid["f/"+f.Name] = id
+	}
+	for _, b := range o.Config.Backends {
+		id++
+		s.iid["b/"+b.Name] = id
+		algo := b.Balance
+		if algo == "" {
+			algo = "roundrobin"
+		}
+		s.algo[b.Name] = algo
+	}
+	return s
+}
+
+// Process returns the process description.
+func (s *Source) Process() Process { return s.o.Process }
+
+// Run samples session and request totals once a second, for the rate
+// columns, "last session" and the backend UP/DOWN history, until ctx ends.
+func (s *Source) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	s.Sample()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.Sample()
+		}
+	}
+}
+
+// Sample takes one rate sample now. Run calls it every second; tests call
+// it directly.
+func (s *Source) Sample() {
+	if s.o.Proxy == nil {
+		return
+	}
+	now := s.o.Now()
+	snap := s.o.Proxy.Snapshot()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var procTot, procReq int64
+	for _, f := range snap.Frontends {
+		s.sampleOne("f/"+f.Name, f.SessTotal, f.Requests, now)
+		procTot += f.SessTotal
+		procReq += f.Requests
+	}
+	s.sampleOne("process", procTot, procReq, now)
+	for _, b := range snap.Backends {
+		s.sampleOne("b/"+b.Name, b.SessTotal, b.Requests, now)
+		for _, sv := range b.Servers {
+			s.sampleOne("s/"+b.Name+"/"+sv.Name, sv.SessTotal, sv.Requests, now)
+		}
+		st := s.beState[b.Name]
+		if st == nil {
+			st = &backendState{since: s.o.Process.Start}
+			s.beState[b.Name] = st
+		}
+		up := b.ActiveUp+b.BackupUp > 0
+		switch {
+		case !st.haveSample:
+			st.haveSample, st.up = true, up
+			if !up {
+				st.downSince = now
+			}
+		case up != st.up:
+			st.up, st.since = up, now
+			if up {
+				st.downtime += now.Sub(st.downSince)
+				st.downSince = time.Time{}
+			} else {
+				st.downs++
+				st.downSince = now
+			}
+		}
+	}
+}
+
+func (s *Source) sampleOne(key string, tot, req int64, now time.Time) {
+	r := s.rates[key]
+	if r == nil {
+		s.rates[key] = &rate{lastTot: tot, lastReq: req}
+		if tot > 0 {
+			s.rates[key].lastSess = now
+		}
+		return
+	}
+	r.cur, r.reqCur = tot-r.lastTot, req-r.lastReq
+	if r.cur > 0 {
+		r.lastSess = now
+	}
+	r.max, r.reqMax = max(r.max, r.cur), max(r.reqMax, r.reqCur)
+	r.lastTot, r.lastReq = tot, req
+}
+
+// SetServerAdmin sets the admin state of backend/server, on behalf of who
+// (e.g. "stats page user admin", "admin socket"), and logs it.
+func (s *Source) SetServerAdmin(backend, server string, a health.AdminState, who string) error {
+	srv, err := s.server(backend, server)
+	if err != nil {
+		return fmt.Errorf("set server %s/%s state %s: %w", backend, server, strings.ToLower(a.String()), err)
+	}
+	old := srv.Admin()
+	srv.SetAdmin(a)
+	s.o.Logger.Info().Str("backend", backend).Str("server", server).Str("by", who).
+		Msgf("admin action: server %s/%s set to %s (was %s) by %s", backend, server, a, old, who)
+	return nil
+}
+
+// SetServerWeight sets the runtime weight of backend/server and logs it.
+func (s *Source) SetServerWeight(backend, server string, w int, who string) error {
+	srv, err := s.server(backend, server)
+	if err != nil {
+		return fmt.Errorf("set server %s/%s weight %d: %w", backend, server, w, err)
+	}
+	old := srv.Weight()
+	if err := srv.SetWeight(w); err != nil {
+		return err
+	}
+	s.o.Logger.Info().Str("backend", backend).Str("server", server).Str("by", who).
+		Msgf("admin action: server %s/%s weight set to %d (was %d) by %s", backend, server, w, old, who)
+	return nil
+}
+
+// ServerWeight returns the runtime and configured weights of backend/server.
+func (s *Source) ServerWeight(backend, server string) (cur, initial int, err error) {
+	srv, err := s.server(backend, server)
+	if err != nil {
+		return 0, 0, fmt.Errorf("get weight %s/%s: %w", backend, server, err)
+	}
+	initial = srv.Weight()
+	for _, b := range s.o.Config.Backends {
+		if b.Name != backend {
+			continue
+		}
+		for _, sc := range b.Servers {
+			if sc.Name == server {
+				initial = sc.Weight
+			}
+		}
+	}
+	return srv.Weight(), initial, nil
+}
+
+// Failover asks the VRRP instance to step down, on behalf of who.
+func (s *Source) Failover(instance, who string) error {
+	if s.o.VRRP == nil {
+		return fmt.Errorf("vrrp failover %s: %w", instance, ErrNoVRRP)
+	}
+	if err := s.o.VRRP.Failover(instance); err != nil {
+		return err
+	}
+	s.o.Logger.Warn().Str("instance", instance).Str("by", who).
+		Msgf("admin action: VRRP instance %s asked to fail over by %s", instance, who)
+	return nil
+}
+
+func (s *Source) server(backend, server string) (*health.Server, error) {
+	if s.o.Proxy == nil {
+		return nil, ErrNoBackend
+	}
+	if srv := s.o.Proxy.Server(backend, server); srv != nil {
+		return srv, nil
+	}
+	for _, b := range s.o.Proxy.Snapshot().Backends {
+		if b.Name == backend {
+			return nil, ErrNoServer
+		}
+	}
+	return nil, ErrNoBackend
+}
