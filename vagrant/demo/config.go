@@ -71,8 +71,10 @@ var Features = map[string]struct {
 		},
 	},
 	"stats": {
-		matches: func(msg string) bool { return strings.HasPrefix(msg, "stats") && strings.Contains(msg, "not supported yet") },
-		strip:   func(m map[string]any) { delete(m, "stats") },
+		matches: func(msg string) bool {
+			return strings.HasPrefix(msg, "stats") && strings.Contains(msg, "not supported yet")
+		},
+		strip: func(m map[string]any) { delete(m, "stats") },
 	},
 }
 
@@ -300,7 +302,7 @@ func editText(seed string, o Overrides) (string, error) {
 			if o.LogTarget != "" {
 				if line, ok = setKey(line, "target", fmt.Sprintf("%q", o.LogTarget)); ok {
 					counts["target"]++
-					}
+				}
 			}
 		case "backend":
 			if strip("cookie") {
@@ -324,7 +326,6 @@ func editText(seed string, o Overrides) (string, error) {
 	}
 	return text, nil
 }
-
 
 // checkLine is "FILE:LINE:COL: message".
 var checkLine = regexp.MustCompile(`^.*?:[0-9]+:[0-9]+: (.*)$`)

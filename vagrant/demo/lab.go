@@ -179,7 +179,8 @@ func (l *Lab) Hosts() []*Host { return l.order }
 
 // Close stops every process the lab started (SIGTERM, then SIGKILL after
 // 5 s), kills whatever else still runs in its namespaces, deletes them and
-// the lab directory's state file. The directory with the logs stays.
+// the lab directory's state file. The directory with the logs stays:
+// RemoveDir removes it.
 func (l *Lab) Close() error {
 	l.mu.Lock()
 	procs := slices.Clone(l.procs)
@@ -203,6 +204,14 @@ func (l *Lab) Close() error {
 	}
 	err := Down(l.Dir)
 	return err
+}
+
+// RemoveDir removes the lab directory (logs, configurations) after Close.
+func (l *Lab) RemoveDir() error {
+	if !strings.Contains(filepath.Base(l.Dir), "tandem-demo-tdm") {
+		return fmt.Errorf("refusing to remove %s: not a lab directory", l.Dir)
+	}
+	return os.RemoveAll(l.Dir)
 }
 
 // Detach forgets the lab's processes without stopping them, for -keep:
