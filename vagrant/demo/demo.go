@@ -92,11 +92,7 @@ func (d *Demo) url(path string) string {
 // on lb1 then lb2, and waits until lb1 holds the VIP and answers through
 // it.
 func (d *Demo) Setup(ctx context.Context) error {
-	d.vip = VIP.Addr()
-	d.configs, d.lbs, d.webs = map[string]string{}, map[string]*Proc{}, map[string]*Proc{}
-	d.client = d.Lab.Host("client").NewClient(2 * time.Second)
-	d.probe = d.Lab.Host("client").NewClient(probeTimeout)
-	if err := d.writeConfigs(ctx); err != nil {
+	if err := d.prepare(ctx); err != nil {
 		return err
 	}
 	if err := d.parseWebs(); err != nil {
@@ -132,6 +128,15 @@ func (d *Demo) Setup(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// prepare writes the configurations and readies the clients.
+func (d *Demo) prepare(ctx context.Context) error {
+	d.vip = VIP.Addr()
+	d.configs, d.lbs, d.webs = map[string]string{}, map[string]*Proc{}, map[string]*Proc{}
+	d.client = d.Lab.Host("client").NewClient(2 * time.Second)
+	d.probe = d.Lab.Host("client").NewClient(probeTimeout)
+	return d.writeConfigs(ctx)
 }
 
 // pause waits d or until ctx ends: the pacing of a poll loop.
