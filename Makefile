@@ -44,8 +44,9 @@ run: build
 demo:
 	@echo "make demo: the network-namespace failover demo is not built yet (issue: the failover demo)." >&2; exit 1
 
-bench:
-	@echo "make bench: the HAProxy comparison is not built yet (issue: L7 engine)." >&2; exit 1
+# tandem and HAProxy side by side (bench/README.md); BENCH_DURATION, BENCH_ROUNDS shorten it.
+bench: build
+	bash bench/run.sh
 
 rpm:
 	@echo "make rpm: the RPM is not built yet (issue: RPM for CentOS 7)." >&2; exit 1

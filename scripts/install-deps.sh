@@ -14,6 +14,10 @@ declare -A want=(
   [file]=file
   [tcpdump]=tcpdump
   [logrotate]=logrotate
+  [nginx]=nginx-light
+  [wrk]=wrk
+  [taskset]=util-linux
+  [rpm]=rpm
 )
 missing=()
 for prog in "${!want[@]}"; do

@@ -179,6 +179,7 @@ maxconn = 2
 
 [log]
 target = "stderr"
+traffic = false
 
 [[frontend]]
 name = "web"
@@ -229,6 +230,9 @@ server = [ { name = "s1", address = %q } ]
 	status, err := bufio.NewReader(third).ReadString('\n')
 	if err != nil || !strings.Contains(status, "200") {
 		t.Fatalf("third connection after a slot freed: %q, %v", status, err)
+	}
+	if out := tp.Output(); strings.Contains(out, "GET /app/demo.html") {
+		t.Errorf("traffic = false, yet a traffic line was logged:\n%s", out)
 	}
 }
 

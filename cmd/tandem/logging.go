@@ -14,7 +14,8 @@ import (
 // logging is the process's root logger and the traffic-log sink.
 type logging struct {
 	log zerolog.Logger
-	// traffic sends one HAProxy-format line to the traffic facility at info.
+	// traffic sends one HAProxy-format line to the traffic facility at info;
+	// nil when traffic logging is off.
 	traffic func(line []byte)
 	close   func()
 }
@@ -32,6 +33,14 @@ func newLogging(c config.Log, stderr io.Writer, foreground bool) (*logging, erro
 	case "err", "error":
 		level = zerolog.ErrorLevel
 	}
+	lg, err := openLogging(c, level, stderr, foreground)
+	if err == nil && !c.Traffic {
+		lg.traffic = nil
+	}
+	return lg, err
+}
+
+func openLogging(c config.Log, level zerolog.Level, stderr io.Writer, foreground bool) (*logging, error) {
 	if c.Target == "stderr" {
 		console := syslog.Console(stderr)
 		l := zerolog.New(console).Level(level).With().Timestamp().Logger()

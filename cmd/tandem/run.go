@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/rs/zerolog"
@@ -50,6 +51,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+
+	// TANDEM_CPUPROFILE=FILE profiles the whole run (make bench, pprof).
+	if path := os.Getenv("TANDEM_CPUPROFILE"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			log.Error().Err(err).Msg("cannot start")
+			return err
+		}
+		defer stopProfile()
+	}
 
 	proxy, err := lb.New(cfg.Proxy, lb.Options{Logger: log, TrafficLog: lg.traffic})
 	if err != nil {
@@ -124,4 +135,19 @@ func watchReload(ctx context.Context, log zerolog.Logger) {
 			log.Warn().Msg("SIGHUP: reload is not supported yet; restart tandem to apply a new configuration")
 		}
 	}
+}
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

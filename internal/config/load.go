@@ -44,6 +44,9 @@ type Log struct {
 	Facility     string
 	WarnFacility string
 	Level        string // minimum event level: debug, info, warn, error
+	// Traffic enables the httplog/tcplog line per request (default true), as
+	// HAProxy's `option httplog` with `log global`.
+	Traffic bool
 }
 
 // Summary is the one-line description `tandem check` prints.
@@ -146,13 +149,14 @@ func (l *loader) load(root *table) *Config {
 	}
 	cfg.Proxy.MaxConn = cfg.Global.MaxConn
 
-	cfg.Log = Log{Target: "stderr", Tag: "tandem", Facility: "local0", WarnFacility: "local1", Level: "info"}
+	cfg.Log = Log{Target: "stderr", Tag: "tandem", Facility: "local0", WarnFacility: "local1", Level: "info", Traffic: true}
 	if lg := root.sub("log", "log"); lg != nil {
 		cfg.Log.Target = lg.str("target", cfg.Log.Target)
 		cfg.Log.Tag = lg.str("tag", cfg.Log.Tag)
 		cfg.Log.Facility = lg.str("facility", cfg.Log.Facility)
 		cfg.Log.WarnFacility = lg.str("warn_facility", cfg.Log.WarnFacility)
 		cfg.Log.Level = lg.str("level", cfg.Log.Level)
+		cfg.Log.Traffic = lg.boolean("traffic", true)
 		if err := checkLogTarget(cfg.Log.Target); err != nil {
 			lg.errorf("target", "%v", err)
 		}
