@@ -1,16 +1,29 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
+	"time"
+
+	"github.com/tandemlb/tandem/internal/admin"
 )
 
 func cmdCtl(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("ctl", "[-s SOCKET] COMMAND...", "Send an admin command to a running tandem (show info, show stat, set server ...).", stderr)
-	fs.String("s", "/run/tandem/admin.sock", "admin `socket` path")
+	fs := newFlags("ctl", "[-s SOCKET] COMMAND...", `Send an admin command to a running tandem through its admin socket and print
+the answer. Exits 1 if a command failed or tandem is not running.
+
+Commands (';' separates several, as with socat on the socket):
+  show info | show stat [json] | show servers state [BACKEND] | show vrrp
+  set server BACKEND/SERVER state ready|drain|maint
+  set server BACKEND/SERVER weight 0-256 | get weight BACKEND/SERVER
+  enable server BACKEND/SERVER | disable server BACKEND/SERVER
+  vrrp failover INSTANCE | help`, stderr)
+	sock := fs.String("s", "/run/tandem/admin.sock", "admin `socket` path ([global] admin_socket)")
+	timeout := fs.Duration("t", 30*time.Second, "give up after this `duration`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -21,5 +34,23 @@ func cmdCtl(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	return fmt.Errorf("%q: the admin socket is not implemented yet", strings.Join(fs.Args(), " "))
+	// Words are joined as typed: `tandem ctl show stat` and
+	// `tandem ctl "show info; show vrrp"` both work.
+	line := strings.Join(fs.Args(), " ")
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	r, err := admin.Query(ctx, *sock, line)
+	if err != nil {
+		return err
+	}
+	if r.Text != "" {
+		fmt.Fprintln(stdout, r.Text)
+	}
+	if r.Failed() {
+		for _, e := range r.Errors {
+			fmt.Fprintf(stderr, "tandem ctl: %s\n", e)
+		}
+		return exitError{1}
+	}
+	return nil
 }
