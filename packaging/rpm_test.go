@@ -188,13 +188,63 @@ var shipped = map[string]string{
 	"/var/lib/tandem":                                   "",
 }
 
+var (
+	toolsOnce sync.Once
+	mkrpmPath string
+	tinyPath  string
+	toolsErr  error
+)
+
+// tools builds, once, the mkrpm command as `make rpm` runs it (without the
+// race detector, which makes xz compression minutes long) and a tiny static
+// program that stands in for tandem in packages built only to test upgrades.
+func tools(t *testing.T) (mkrpm, tiny string) {
+	t.Helper()
+	toolsOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tandem-packaging-tools-")
+		if err != nil {
+			toolsErr = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		mkrpmPath = filepath.Join(dir, "mkrpm")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", mkrpmPath, "./packaging/cmd/mkrpm")
+		cmd.Dir = repoRoot
+		if out, err := cmd.CombinedOutput(); err != nil {
+			toolsErr = fmt.Errorf("go build ./packaging/cmd/mkrpm: %v\n%s", err, out)
+			return
+		}
+		src := filepath.Join(dir, "tiny.go")
+		if err := os.WriteFile(src, []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+			toolsErr = err
+			return
+		}
+		tinyPath = filepath.Join(dir, "tiny")
+		cmd = exec.CommandContext(ctx, "go", "build", "-o", tinyPath, src)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GO111MODULE=off")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			toolsErr = fmt.Errorf("go build tiny.go: %v\n%s", err, out)
+		}
+	})
+	if toolsErr != nil {
+		t.Fatal(toolsErr)
+	}
+	return mkrpmPath, tinyPath
+}
+
+// mkrpm runs the builder as `make rpm` does and returns the package's path.
+func mkrpm(t *testing.T, root, bin, version string) string {
+	t.Helper()
+	cmd, _ := tools(t)
+	out := run(t, cmd, "-root", root, "-bin", bin, "-version", version, "-out", t.TempDir())
+	return strings.TrimSpace(out)
+}
+
 func buildRPM(t *testing.T, version string) string {
 	t.Helper()
-	path, err := Build(Options{Root: repoRoot, Binary: tandemBinary(t), Version: version, OutDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return mkrpm(t, repoRoot, tandemBinary(t), version)
 }
 
 func TestRPM(t *testing.T) {
@@ -363,7 +413,8 @@ func testInstall(t *testing.T, pkg string) {
 	if err := os.WriteFile(conf, edited, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	newer := buildRPM(t, "v1.2.4")
+	_, tiny := tools(t)
+	newer := mkrpm(t, repoRoot, tiny, "v1.2.4")
 	rpmIn("-U", newer)
 	if got := strings.TrimSpace(run(t, "rpm", "--root", root, "--dbpath", "/rpmdb", "-q", "tandem")); got != "tandem-1.2.4-1.el7.x86_64" {
 		t.Errorf("after upgrade: installed package %q", got)
@@ -383,10 +434,7 @@ func testInstall(t *testing.T, pkg string) {
 		t.Fatal(err)
 	}
 	f.Close()
-	changed, err := Build(Options{Root: changedRoot, Binary: bin, Version: "v1.2.5", OutDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	changed := mkrpm(t, changedRoot, tiny, "v1.2.5")
 	rpmIn("-U", changed)
 	if got, _ := os.ReadFile(conf); !bytes.Equal(got, edited) {
 		t.Errorf("upgrade to a changed default replaced the edited %s", conf)
