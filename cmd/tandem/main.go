@@ -139,6 +139,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", "[-c FILE]", "Validate the whole configuration (proxy and VRRP together) and print every\nproblem as FILE:LINE:COL: message. Exits 1 on any error. Things that depend\non this host (a missing VRRP interface, a bind address that is not local)\nare warnings here and errors for 'tandem run'.", stderr)
 	file := fs.String("c", defaultConfig, "configuration `file`")
 	quiet := fs.Bool("q", false, "print nothing when the configuration is valid")
+	host := fs.Bool("host", false, "also compare this host (sysctls, open-file limit, capabilities, syslog) with what the configuration needs")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -156,6 +157,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	if !*quiet {
 		fmt.Fprintf(stdout, "%s: configuration is valid: %s\n", *file, cfg.Summary())
+	}
+	if *host {
+		if code := checkHost(cfg, "/proc", stdout); code != 0 {
+			return exitError{code}
+		}
 	}
 	return nil
 }
