@@ -19,15 +19,19 @@ import (
 // tunedSysctls are the kernel settings deploy/sysctl.conf installs (a test
 // keeps the two in agreement): the seed article's tuning plus
 // ip_nonlocal_bind, which lets the backup bind the VIP it does not hold yet.
-var tunedSysctls = []struct{ key, value string }{
-	{"net.ipv4.tcp_tw_reuse", "1"},
-	{"net.ipv4.ip_local_port_range", "1024 65023"},
-	{"net.ipv4.tcp_max_syn_backlog", "10240"},
-	{"net.ipv4.tcp_max_tw_buckets", "400000"},
-	{"net.ipv4.tcp_max_orphans", "60000"},
-	{"net.ipv4.tcp_synack_retries", "3"},
-	{"net.core.somaxconn", "10000"},
-	{"net.ipv4.ip_nonlocal_bind", "1"},
+// Sizes marked atLeast are fine when the host allows more.
+var tunedSysctls = []struct {
+	key, value string
+	atLeast    bool
+}{
+	{"net.ipv4.tcp_tw_reuse", "1", false},
+	{"net.ipv4.ip_local_port_range", "1024 65023", false},
+	{"net.ipv4.tcp_max_syn_backlog", "10240", true},
+	{"net.ipv4.tcp_max_tw_buckets", "400000", true},
+	{"net.ipv4.tcp_max_orphans", "60000", true},
+	{"net.ipv4.tcp_synack_retries", "3", false},
+	{"net.core.somaxconn", "10000", true},
+	{"net.ipv4.ip_nonlocal_bind", "1", false},
 }
 
 // hostReport collects the findings of `tandem check --host`.
@@ -57,7 +61,7 @@ func checkHost(cfg *config.Config, procRoot string, w io.Writer) int {
 			continue
 		}
 		have := strings.Join(strings.Fields(string(b)), " ")
-		if have == s.value {
+		if have == s.value || s.atLeast && atLeast(have, s.value) {
 			r.ok("sysctl %s = %s", s.key, have)
 		} else {
 			r.fix("sysctl %s is %s, want %s: install /usr/lib/sysctl.d/60-tandem.conf and run sysctl -p on it (or sysctl -w %s=%q)",
@@ -163,4 +167,10 @@ func udpListening(procRoot string, port uint16) bool {
 		}
 	}
 	return false
+}
+
+func atLeast(have, want string) bool {
+	h, err1 := strconv.ParseInt(have, 10, 64)
+	w, err2 := strconv.ParseInt(want, 10, 64)
+	return err1 == nil && err2 == nil && h >= w
 }
