@@ -12,6 +12,7 @@ import (
 	"github.com/tandemlb/tandem/health"
 	"github.com/tandemlb/tandem/lb/acl"
 	"github.com/tandemlb/tandem/lb/balance"
+	"github.com/tandemlb/tandem/lb/cookie"
 	"github.com/tandemlb/tandem/lb/rules"
 )
 
@@ -32,6 +33,8 @@ type server struct {
 	idle     idlePool
 	checkCfg *health.CheckConfig
 	tls      *tls.Config // ssl towards the server; nil: plain
+	id       int         // 1-based position in the backend (HAProxy's server id)
+	cookie   string      // persistence cookie value
 }
 
 // Available implements balance.Server: usable by health and admin state,
@@ -84,14 +87,20 @@ type backend struct {
 	health     *health.Backend
 	st         counters
 
+	ck        *cookie.Persist // cookie persistence; nil = none
+	ckNoCache bool
+	stk       *stickState // stick table and rules; nil = none
+	srvByName map[string]*server
+
 	// lastWeights are the effective weights the balancers were last
 	// (re)built with; janitor-only.
 	lastWeights []int
 
-	qmu    sync.Mutex
-	qhead  *waiter
-	qtail  *waiter
-	queued atomic.Int64
+	qmu     sync.Mutex
+	qhead   *waiter
+	qtail   *waiter
+	wanters int // queued waiters for one given server
+	queued  atomic.Int64
 }
 
 func newBackend(cfg BackendConfig, now func() time.Time) (*backend, error) {
@@ -154,6 +163,7 @@ func newBackend(cfg BackendConfig, now func() time.Time) (*backend, error) {
 			cfg:     sc,
 			health:  hs,
 			now:     now,
+			cookie:  sc.Cookie,
 		}
 		if sc.Check {
 			cc := cfg.Check
@@ -277,32 +287,62 @@ func (b *backend) release(s *server) {
 }
 
 // waiter is a request waiting in the backend queue. Its channel has room
-// for one server: the slot it is handed.
+// for one server: the slot it is handed. want is the server persistence
+// sent it to (a cookie or stick entry): it waits for that server only,
+// as in a server's own queue in HAProxy.
 type waiter struct {
 	next   *waiter
 	key    []byte
+	want   *server
 	ch     chan *server
 	queued bool
 }
 
-// dispatch hands free slots to queued requests, oldest first.
+// dispatch hands free slots to queued requests, oldest first. Without
+// waiters for a given server it stops at the first that cannot be served;
+// with some, it looks further, since a slot freed on their server serves
+// them even when the others are full.
 func (b *backend) dispatch() {
 	b.qmu.Lock()
 	defer b.qmu.Unlock()
-	for b.qhead != nil {
-		w := b.qhead
-		s, _ := b.acquire(w.key, nil)
-		if s == nil {
-			return
+	anyFull := false
+	var prev *waiter
+	for w := b.qhead; w != nil; {
+		next := w.next
+		var s *server
+		switch {
+		case w.want != nil:
+			if w.want.tryAcquire() {
+				s = w.want
+			}
+		case !anyFull:
+			if s, _ = b.acquire(w.key, nil); s == nil {
+				anyFull = true
+			}
 		}
-		b.qhead = w.next
-		if b.qhead == nil {
-			b.qtail = nil
+		if s == nil {
+			if anyFull && b.wanters == 0 {
+				return
+			}
+			prev, w = w, next
+			continue
+		}
+		if prev == nil {
+			b.qhead = next
+		} else {
+			prev.next = next
+		}
+		if b.qtail == w {
+			b.qtail = prev
+		}
+		if w.want != nil {
+			b.wanters--
 		}
 		w.next, w.queued = nil, false
 		b.queued.Add(-1)
 		b.st.queueCur.Add(-1)
 		w.ch <- s
+		w = next
 	}
 }
 
@@ -310,6 +350,9 @@ func (b *backend) enqueue(w *waiter) {
 	b.qmu.Lock()
 	w.queued = true
 	w.next = nil
+	if w.want != nil {
+		b.wanters++
+	}
 	if b.qtail == nil {
 		b.qhead = w
 	} else {
@@ -346,6 +389,9 @@ func (b *backend) dequeue(w *waiter) bool {
 			b.qtail = prev
 		}
 		break
+	}
+	if w.want != nil {
+		b.wanters--
 	}
 	w.next, w.queued = nil, false
 	b.queued.Add(-1)

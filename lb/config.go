@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/tandemlb/tandem/health"
+	"github.com/tandemlb/tandem/lb/cookie"
 	"github.com/tandemlb/tandem/lb/rules"
+	"github.com/tandemlb/tandem/lb/stick"
 	"github.com/tandemlb/tandem/lb/tlsconf"
 )
 
@@ -95,6 +98,41 @@ type BackendConfig struct {
 	Check        *health.CheckConfig // backend defaults, nil = none
 	AllBackups   bool
 	Servers      []ServerConfig
+	Cookie       *cookie.Config // cookie persistence (HTTP mode); nil = none
+	StickTable   *stick.Config  // the backend's stick table; nil = none
+	Stick        []StickRule    // stick_on / stick_match / stick_store_request, in order
+}
+
+// StickKind is what a stick rule does with the backend's table.
+type StickKind uint8
+
+// Stick rule kinds, as HAProxy's `stick on`, `stick match` and `stick
+// store-request`.
+const (
+	StickOn           StickKind = iota + 1 // match, and store the server used
+	StickMatch                             // send to the server the table names
+	StickStoreRequest                      // store the server used
+)
+
+func (k StickKind) String() string {
+	switch k {
+	case StickOn:
+		return "stick_on"
+	case StickMatch:
+		return "stick_match"
+	case StickStoreRequest:
+		return "stick_store_request"
+	}
+	return "StickKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// StickRule is one stick rule. Fetch is "src", "hdr(NAME)",
+// "url_param(NAME)" or "req.cook(NAME)" (the last three in HTTP mode
+// only); at most one of If and Unless.
+type StickRule struct {
+	Kind       StickKind
+	Fetch      string
+	If, Unless string
 }
 
 // ServerConfig is one server of a backend.
@@ -125,6 +163,7 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("backend %q defined twice", b.Name))
 		}
 		be[b.Name] = true
+		errs = append(errs, validatePersist(&b)...)
 		srv := make(map[string]bool, len(b.Servers))
 		for _, s := range b.Servers {
 			if srv[s.Name] {

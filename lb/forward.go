@@ -235,6 +235,7 @@ func (s *session) exchange(be *backend, sc *srvConn, canReplay bool, bodyKind ht
 	}
 	tx.tr = s.p.now().Sub(trStart)
 	tx.status = s.resp.Status
+	stickStore(be, tx.srv, &s.stk)
 
 	if bodyc != nil {
 		if !sent100 {
@@ -279,6 +280,9 @@ func (s *session) exchange(be *backend, sc *srvConn, canReplay bool, bodyKind ht
 		return exClose
 	}
 
+	if be.ck != nil {
+		s.persistResponse(be)
+	}
 	rk, rn := s.resp.Body(s.req.Method)
 	closeClient := tx.close || !s.req.KeepAlive || rk == http1.BodyUntilClose || s.p.stopping.Load()
 	tx.close = closeClient

@@ -17,6 +17,7 @@ import (
 	"github.com/tandemlb/tandem/lb/acl"
 	"github.com/tandemlb/tandem/lb/http1"
 	"github.com/tandemlb/tandem/lb/rules"
+	"github.com/tandemlb/tandem/lb/stick"
 )
 
 // Options are the engine's injected dependencies.
@@ -29,6 +30,13 @@ type Options struct {
 	TrafficLog func(line []byte)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// StickTables are tables to keep, by backend name (from the previous
+	// Proxy's StickTables on reload): a backend whose stick_table has the
+	// same settings continues with its entries.
+	StickTables map[string]*stick.Table
+	// StickEvents receives every stick-table change (peer replication);
+	// called without locks held, it must not block for long. nil: none.
+	StickEvents func(backend string, ev stick.Event)
 }
 
 // Proxy is the forwarding engine: every frontend and backend of a Config.
@@ -118,6 +126,9 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 	for _, bc := range cfg.Backends {
 		b, err := newBackend(bc, p.now)
 		if err != nil {
+			return nil, err
+		}
+		if err := b.initPersist(bc, p.now, opts.StickTables[bc.Name], opts.StickEvents); err != nil {
 			return nil, err
 		}
 		p.backends = append(p.backends, b)
@@ -290,7 +301,8 @@ func (p *Proxy) Run(ctx context.Context) error {
 	return nil
 }
 
-// janitor closes idle server connections that have grown old.
+// janitor closes idle server connections that have grown old, rebuilds
+// weighted balancers and purges expired stick-table entries.
 func (p *Proxy) janitor() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -305,6 +317,9 @@ func (p *Proxy) janitor() {
 					s.idle.purge(now, false)
 				}
 				b.reweight()
+				if b.stk != nil {
+					b.stk.table.Purge()
+				}
 			}
 		}
 	}

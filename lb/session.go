@@ -11,6 +11,7 @@ import (
 
 	"github.com/tandemlb/tandem/lb/accesslog"
 	"github.com/tandemlb/tandem/lb/balance"
+	"github.com/tandemlb/tandem/lb/cookie"
 	"github.com/tandemlb/tandem/lb/http1"
 	"github.com/tandemlb/tandem/lb/rules"
 )
@@ -33,10 +34,14 @@ type session struct {
 	bufp   *[]byte
 	rbufp  *[]byte
 
-	out     []byte // rebuilt heads
-	reqLine []byte // copy of the request line, for the log
-	logBuf  []byte
-	keyBuf  [16]byte
+	out       []byte // rebuilt heads
+	ckArena   []byte // header values persistence rewrote, this request
+	ckScratch []byte
+	skey      []byte // stick key scratch
+	stk       stickTxn
+	reqLine   []byte // copy of the request line, for the log
+	logBuf    []byte
+	keyBuf    [16]byte
 
 	req        http1.Request
 	resp       http1.Response
@@ -72,6 +77,9 @@ type txn struct {
 	close        bool // close the client connection after this response
 	srvQueue     int
 	beQueue      int
+	pinned       *server // server persistence chose; nil = balanced
+	ckReq        cookie.Request
+	ckResp       cookie.Response
 }
 
 func (f *frontend) serveHTTP(c netConn, sec *connSec) {
@@ -273,12 +281,20 @@ func (s *session) handle() bool {
 		return s.verdict(v, be)
 	}
 
+	var pinned *server
+	if be.ck != nil || be.stk != nil {
+		pinned = s.persistHTTP(be)
+	}
 	key := s.hashKey(be)
 	t0 := s.p.now()
 	var srv *server
 	full := true
 	if be.queued.Load() == 0 {
-		srv, full = be.acquire(key, nil)
+		if pinned == nil {
+			srv, full = be.acquire(key, nil)
+		} else if pinned.tryAcquire() {
+			srv = pinned
+		}
 	}
 	if srv == nil {
 		if !full {
@@ -286,10 +302,10 @@ func (s *session) handle() bool {
 			s.tx.tw = s.p.now().Sub(t0)
 			return s.localError(503)
 		}
-		s.wt.key = key
+		s.wt.key, s.wt.want = key, pinned
 		s.tx.beQueue = int(be.queued.Load())
 		srv = be.wait(&s.wt, s.timer, be.timeouts.Queue)
-		s.wt.key = nil
+		s.wt.key, s.wt.want = nil, nil
 		if srv == nil {
 			s.tx.term = [2]byte{'s', 'Q'}
 			s.tx.tw = s.p.now().Sub(t0)
@@ -535,6 +551,10 @@ func (s *session) finish() {
 	}
 	if e.Term[1] == 0 {
 		e.Term[1] = '-'
+	}
+	if be := tx.be; be != nil && be.ck != nil {
+		e.Term[2] = cookieFlag(byte(tx.ckReq.Status))
+		e.Term[3] = cookieFlag(byte(tx.ckResp.Status))
 	}
 	if be := tx.be; be != nil {
 		e.Backend = be.name

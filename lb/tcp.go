@@ -91,18 +91,28 @@ func (f *frontend) serveTCP(c netConn, sec *connSec) {
 			key = append(kb[:0], v[:]...)
 		}
 	}
+	var pinned *server
+	var stk stickTxn
+	if be.stk != nil {
+		var sk [16]byte
+		pinned, _ = stickMatch(be, &smp, nil, &stk, sk[:0])
+	}
 	t0 := p.now()
 	var srv *server
 	full := true
 	if be.queued.Load() == 0 {
-		srv, full = be.acquire(key, nil)
+		if pinned == nil {
+			srv, full = be.acquire(key, nil)
+		} else if pinned.tryAcquire() {
+			srv = pinned
+		}
 	}
 	if srv == nil {
 		if !full {
 			tx.term = [2]byte{'S', 'C'}
 			return
 		}
-		w := waiter{key: key, ch: make(chan *server, 1)}
+		w := waiter{key: key, want: pinned, ch: make(chan *server, 1)}
 		t := time.NewTimer(time.Hour)
 		tx.beQueue = int(be.queued.Load())
 		srv = be.wait(&w, t, be.timeouts.Queue)
@@ -152,6 +162,7 @@ func (f *frontend) serveTCP(c netConn, sec *connSec) {
 		}
 	}
 	defer func() { _ = sc.Close() }()
+	stickStore(be, tx.srv, &stk)
 	reg.srv.Store(&srvConn{c: sc, srv: tx.srv})
 
 	cb := p.bufs.Get().(*[]byte)
