@@ -265,7 +265,9 @@ func (w *writer) section(s *section) {
 	w.explain("", &s.node, false)
 	s.line = w.line + 1
 	off := s.demoted
-	w.value("", off, s.header)
+	if s.header != "" {
+		w.value("", off, s.header)
+	}
 	for _, e := range s.ents {
 		w.entry(e, off)
 	}
