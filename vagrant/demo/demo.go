@@ -694,6 +694,26 @@ func (d *Demo) gracefulStop(ctx context.Context) (string, bool) {
 	return from + " stopped: " + seen, ok
 }
 
+// Restore restarts whatever the steps left stopped (a web server, a
+// tandem), so that a lab kept up after the demo is whole again.
+func (d *Demo) Restore(ctx context.Context) error {
+	for _, h := range []string{"web1", "web2"} {
+		if p := d.webs[h]; p != nil && p.Exited() {
+			if err := d.startWeb(ctx, h); err != nil {
+				return err
+			}
+		}
+	}
+	for _, n := range Nodes {
+		if p := d.lbs[n.Name]; p != nil && p.Exited() {
+			if err := d.startLB(ctx, n.Name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Stop stops the demo's processes (tandem first, so that the last VIP
 // holder says goodbye), leaving the lab itself to Lab.Close.
 func (d *Demo) Stop() {

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	seed := fs.String("seed", "deploy/examples/seed.toml", "seed `configuration` the nodes' files are generated from")
 	keep := fs.Bool("keep", false, "leave the lab up at the end (remove it with -down DIR)")
 	down := fs.String("down", "", "remove the lab kept in `DIR` (processes in its namespaces, the namespaces) and exit")
-	logs := fs.Bool("logs", false, "keep the lab's directory (logs, generated configurations) after removing the lab")
+	logs := fs.Bool("logs", false, "keep the lab's directory (logs, generated configurations) after removing the lab (also with -down)")
 	parent := fs.String("dir", "", "parent `directory` of the lab's directory (default: the temp dir)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -51,7 +52,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "demo: remove lab %s: %v\n", *down, err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "demo: lab %s removed (logs stay in that directory)\n", *down)
+		if *logs {
+			fmt.Fprintf(stdout, "demo: lab %s removed, logs kept\n", *down)
+			return 0
+		}
+		if !strings.HasPrefix(filepath.Base(filepath.Clean(*down)), "tandem-demo-tdm") {
+			fmt.Fprintf(stdout, "demo: lab removed; %s is not named like a lab directory, left in place\n", *down)
+			return 0
+		}
+		if err := os.RemoveAll(*down); err != nil {
+			fmt.Fprintf(stderr, "demo: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "demo: lab %s removed\n", *down)
 		return 0
 	}
 	seedText, err := os.ReadFile(*seed)
@@ -72,6 +85,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	d := &demo.Demo{Lab: lab, Seed: seedText, Out: stdout}
 	teardown := func() {
 		if *keep {
+			if ctx.Err() == nil {
+				if err := d.Restore(ctx); err != nil {
+					fmt.Fprintf(stderr, "demo: restart what the steps stopped: %v\n", err)
+				}
+			}
 			lab.Detach()
 			printKeep(stdout, lab)
 			return
@@ -149,7 +167,7 @@ func binary(ctx context.Context, path, pkg, dir string) (string, error) {
 func printKeep(w io.Writer, lab *demo.Lab) {
 	client := lab.Host("client").NS
 	fmt.Fprintf(w, `
-== the lab %[1]s stays up (-keep)
+== the lab %[1]s stays up (-keep), tandem running on lb1 and lb2
    site:    ip netns exec %[2]s curl -s http://192.0.2.100:9001/ms1/demo.html
    stats:   ip netns exec %[2]s curl -s -u admin:admin 'http://192.0.2.100:1080/stats;csv'
    (a browser: ip netns exec %[2]s lynx http://admin:admin@192.0.2.100:1080/stats)
