@@ -333,7 +333,7 @@ func showServersState(src Source, only string) answer {
 		for _, s := range be.Servers {
 			h := s.Health
 			op := srvStStopped
-			if h.Op.IsUp() {
+			if h.Op.IsUp() && h.Admin != health.Maint {
 				op = srvStRunning
 			}
 			adm := 0
