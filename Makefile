@@ -48,8 +48,9 @@ demo:
 bench: build
 	bash bench/run.sh
 
-rpm:
-	@echo "make rpm: the RPM is not built yet (issue: RPM for CentOS 7)." >&2; exit 1
+# dist/tandem-VERSION-1.el7.x86_64.rpm (xz payload, for CentOS 7).
+rpm: build
+	$(GO) run ./packaging/cmd/mkrpm -bin bin/tandem -version '$(VERSION)' -out dist
 
 clean:
 	rm -rf bin dist out

@@ -18,6 +18,9 @@ declare -A want=(
   [wrk]=wrk
   [taskset]=util-linux
   [rpm]=rpm
+  [rpm2cpio]=rpm2cpio
+  [systemd-analyze]=systemd
+  [gzip]=gzip
 )
 missing=()
 for prog in "${!want[@]}"; do

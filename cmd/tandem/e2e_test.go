@@ -249,3 +249,57 @@ func readResponse(c net.Conn, req string, timeout time.Duration) (string, error)
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
 }
+
+// TestRunDropsPrivileges: with [global] user, the running process has that
+// uid on every thread and only the three network capabilities, and still
+// serves.
+func TestRunDropsPrivileges(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to drop privileges")
+	}
+	s := startBackend(t, "app", "s1")
+	port := freePort(t)
+	tp := tandemtest.Start(t, fmt.Sprintf(`
+[global]
+user = "nobody"
+
+[log]
+target = "stderr"
+
+[[frontend]]
+name = "web"
+bind = ["127.0.0.1:%d"]
+default_backend = "app"
+
+[[backend]]
+name = "app"
+server = [ { name = "s1", address = %q } ]
+`, port, s.Addr.String()))
+	if !strings.Contains(tp.Output(), "dropped privileges") {
+		t.Fatalf("no 'dropped privileges' event:\n%s", tp.Output())
+	}
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", tp.Cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", tp.Cmd.Process.Pid, task.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		status := string(b)
+		uid := regexp.MustCompile(`(?m)^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$`).FindStringSubmatch(status)
+		if uid == nil || uid[1] != "65534" || uid[2] != "65534" || uid[3] != "65534" {
+			t.Errorf("thread %s: %v, want uid 65534 everywhere", task.Name(), uid)
+		}
+		// CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_NET_RAW (13).
+		if eff := regexp.MustCompile(`(?m)^CapEff:\s+(\w+)$`).FindStringSubmatch(status); eff == nil || eff[1] != "0000000000003400" {
+			t.Errorf("thread %s: CapEff %v, want 0000000000003400", task.Name(), eff)
+		}
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	if code, body := get(t, c, fmt.Sprintf("http://127.0.0.1:%d/app/demo.html", port)); code != 200 {
+		t.Errorf("after the drop: %d %q", code, body)
+	}
+}

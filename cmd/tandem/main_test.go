@@ -32,7 +32,7 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"help", "run"}, 0, "", "Usage: tandem run"},
 		{[]string{"check", "-c", "/nonexistent/tandem.toml"}, 1, "", "no such file"},
 		{[]string{"ctl"}, 2, "", "Usage: tandem ctl"},
-		{[]string{"ctl", "show", "info"}, 1, "", "not implemented yet"},
+		{[]string{"ctl", "-s", "/nonexistent/admin.sock", "show", "info"}, 1, "", "tandem is not running"},
 		{[]string{"convert", "--haproxy", "x.cfg"}, 1, "", "not implemented yet"},
 	}
 	for _, tc := range tests {

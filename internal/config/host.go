@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 )
@@ -22,6 +23,13 @@ func isLocalAddr(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// nonlocalBind reports net.ipv4.ip_nonlocal_bind = 1 (deploy/sysctl.conf),
+// which lets any address be bound.
+func nonlocalBind() bool {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_nonlocal_bind")
+	return err == nil && strings.TrimSpace(string(b)) == "1"
 }
 
 func interfaceExists(name string) bool {

@@ -11,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/tandemlb/tandem/health"
+	"github.com/tandemlb/tandem/internal/privdrop"
 	"github.com/tandemlb/tandem/internal/syslog"
 	"github.com/tandemlb/tandem/lb"
 	"github.com/tandemlb/tandem/lb/acl"
@@ -29,12 +30,16 @@ type Config struct {
 	Proxy  lb.Config
 	Stats  *stats.Config // nil without [stats]
 	VRRP   []vrrp.Config
+	Peers  *Peers // nil without [peers]
 }
 
 // Global holds [global] settings that cmd/tandem applies to the process.
 type Global struct {
 	MaxConn     int
 	AdminSocket string
+	// User, when set, is the account tandem drops to after opening what
+	// needs root, keeping CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE.
+	User string
 }
 
 // Log holds the [log] section.
@@ -115,6 +120,9 @@ func Load(name string, src []byte, opts Options) (*Config, Diagnostics) {
 type loader struct {
 	d    *diags
 	opts Options
+	// vips are the VRRP virtual addresses: a frontend may bind one this node
+	// does not hold yet.
+	vipSet map[netip.Addr]bool
 }
 
 // defaults is the [defaults] section, applied to every proxy.
@@ -138,7 +146,13 @@ func (l *loader) load(root *table) *Config {
 		cfg.Proxy.HardStopAfter = g.duration("hard_stop_after", 30*time.Second, false)
 		cfg.Proxy.BufSize = g.integer("tune_bufsize", 16384, 1024, 1<<20)
 		cfg.Proxy.MaxHeaders = g.integer("tune_http_maxhdr", 100, 1, 32767)
-		g.unsupported("user", "group", "nbthread", "daemon", "pidfile", "stats_socket")
+		cfg.Global.User = g.str("user", "")
+		if cfg.Global.User != "" && l.opts.Host {
+			if _, err := privdrop.Lookup(cfg.Global.User); err != nil {
+				l.hostf("global.user", "global: user: %v", err)
+			}
+		}
+		g.unsupported("group", "nbthread", "daemon", "pidfile", "stats_socket")
 		g.done()
 	} else {
 		cfg.Global.MaxConn = 4096
@@ -191,8 +205,6 @@ func (l *loader) load(root *table) *Config {
 			cfg.Proxy.Backends = append(cfg.Proxy.Backends, be)
 		}
 	}
-	l.crossCheckProxy(root, &cfg.Proxy)
-
 	if v := root.sub("vrrp", "vrrp"); v != nil {
 		for _, it := range v.tables("instance") {
 			if inst, ok := l.vrrpInstance(it); ok {
@@ -201,12 +213,20 @@ func (l *loader) load(root *table) *Config {
 		}
 		v.done()
 	}
+	l.vipSet = map[netip.Addr]bool{}
+	for _, c := range cfg.VRRP {
+		for _, v := range c.VIPs {
+			l.vipSet[v.Prefix.Addr()] = true
+		}
+	}
+	l.crossCheckProxy(root, &cfg.Proxy)
 	l.crossCheckVRRP(root, cfg)
 
 	if st := root.sub("stats", "stats"); st != nil {
 		cfg.Stats = l.stats(st)
 	}
-	root.unsupported("peers", "listen", "resolvers", "userlist")
+	cfg.Peers = l.peers(root)
+	root.unsupported("listen", "resolvers", "userlist")
 	root.done()
 	return cfg
 }
@@ -695,7 +715,7 @@ func (l *loader) crossCheckProxy(root *table, p *lb.Config) {
 		}
 		if l.opts.Host {
 			for _, b := range fe.Binds {
-				if !b.Addr().IsUnspecified() && !isLocalAddr(b.Addr()) {
+				if !b.Addr().IsUnspecified() && !isLocalAddr(b.Addr()) && !l.vipSet[b.Addr()] && !nonlocalBind() {
 					l.hostf(path+".bind", "frontend %q: bind address %s is not configured on this host", fe.Name, b.Addr())
 				}
 			}

@@ -108,11 +108,27 @@ func (p *Proc) Exited() bool {
 // environment entries. It waits until tandem logs that it started.
 func Start(t testing.TB, config string, env ...string) *Proc {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "tandem.toml")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tandem.toml")
+	config = withAdminSocket(config, filepath.Join(dir, "admin.sock"))
 	if err := os.WriteFile(file, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return StartFile(t, file, env...)
+}
+
+// withAdminSocket gives a configuration without admin_socket its own socket
+// path, so that parallel tests never share /run/tandem/admin.sock.
+func withAdminSocket(config, path string) string {
+	if strings.Contains(config, "admin_socket") {
+		return config
+	}
+	line := fmt.Sprintf("admin_socket = %q\n", path)
+	if i := strings.Index(config, "[global]\n"); i >= 0 {
+		i += len("[global]\n")
+		return config[:i] + line + config[i:]
+	}
+	return "[global]\n" + line + "\n" + config
 }
 
 // StartFile runs `tandem run -c file` and waits until it has started.
