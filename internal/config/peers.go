@@ -87,8 +87,9 @@ func (l *loader) peers(root *table) *Peers {
 	if _, ok := t.m["secret"].(string); ok && len(p.Secret) < minSecret {
 		t.d.warnf(t.keyPath("secret"), "peers: secret: shorter than %d characters, easy to guess from a captured message", minSecret)
 	}
-	if l.opts.Host && p.Bind.IsValid() && !p.Bind.Addr().IsUnspecified() &&
-		!isLocalAddr(p.Bind.Addr()) && !nonlocalBind() {
+	// No exception for ip_nonlocal_bind: the link must be reachable at its
+	// address whoever holds the VIP.
+	if l.opts.Host && p.Bind.IsValid() && !p.Bind.Addr().IsUnspecified() && !isLocalAddr(p.Bind.Addr()) {
 		l.hostf(t.keyPath("bind"), "peers: bind address %s is not configured on this host", p.Bind.Addr())
 	}
 	t.done()
