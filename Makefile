@@ -41,8 +41,10 @@ fuzz:
 run: build
 	@bash scripts/quickstart.sh
 
-demo:
-	@echo "make demo: the network-namespace failover demo is not built yet (issue: the failover demo)." >&2; exit 1
+# The failover demo in network namespaces (root); KEEP=1 leaves the lab up.
+demo: build
+	@CGO_ENABLED=0 $(GO) build -o bin/demoweb ./cmd/demoweb
+	$(GO) run ./vagrant/demo/cmd/demo $(if $(KEEP),-keep)
 
 # tandem and HAProxy side by side (bench/README.md); BENCH_DURATION, BENCH_ROUNDS shorten it.
 bench: build
