@@ -91,13 +91,23 @@ func (rb *rawBackend) addr() netip.AddrPort { return netip.MustParseAddrPort(rb.
 
 // benchProxy runs a proxy in front of a raw backend and returns a function
 // doing one keep-alive request on one client connection.
-func benchProxy(tb testing.TB) (roundTrip func()) {
+func benchProxy(tb testing.TB) (roundTrip func()) { return benchProxyWith(tb, nil, benchCookie) }
+
+const benchCookie = "a=b"
+
+// benchProxyWith is benchProxy with the backend adjusted by edit and the
+// request's Cookie header set to cookies.
+func benchProxyWith(tb testing.TB, edit func(*BackendConfig), cookies string) (roundTrip func()) {
 	rb := startRawBackend(tb)
 	var logged int
+	be := BackendConfig{Name: "be", Servers: []ServerConfig{{Name: "s1", Addr: rb.addr(), Weight: 1}}}
+	if edit != nil {
+		edit(&be)
+	}
 	p, err := New(Config{
 		HardStopAfter: time.Second,
 		Frontends:     []FrontendConfig{{Name: "fe", Binds: loop0(), DefaultBackend: "be", ForwardFor: &ForwardFor{}}},
-		Backends:      []BackendConfig{{Name: "be", Servers: []ServerConfig{{Name: "s1", Addr: rb.addr(), Weight: 1}}}},
+		Backends:      []BackendConfig{be},
 	}, Options{TrafficLog: func(line []byte) { logged += len(line) }})
 	if err != nil {
 		tb.Fatal(err)
@@ -120,7 +130,7 @@ func benchProxy(tb testing.TB) (roundTrip func()) {
 		cancel()
 		<-done
 	})
-	req := []byte("GET /bench/demo.html HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\nAccept: text/html,application/xhtml+xml\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\nCookie: a=b\r\n\r\n")
+	req := []byte("GET /bench/demo.html HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\nAccept: text/html,application/xhtml+xml\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate\r\nConnection: keep-alive\r\nCookie: " + cookies + "\r\n\r\n")
 	buf := make([]byte, 4096)
 	// The response to the client has a fixed size: learn it once.
 	if _, err := c.Write(req); err != nil {
