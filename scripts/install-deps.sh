@@ -21,6 +21,8 @@ declare -A want=(
   [rpm2cpio]=rpm2cpio
   [systemd-analyze]=systemd
   [gzip]=gzip
+  [ruby]=ruby
+  [shellcheck]=shellcheck
 )
 missing=()
 for prog in "${!want[@]}"; do
