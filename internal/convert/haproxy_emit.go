@@ -180,21 +180,21 @@ func (p *hproxy) frontendWith(name string, binds, tls []*bindSpec) *section {
 		s.add(e)
 	}
 	if p.defaultBackend != nil {
-		s.add(p.defaultBackend)
+		s.add(p.defaultBackend.clone())
 	}
 	for _, a := range p.acls {
 		s.add(a.entry())
 	}
 	if len(p.useBackends) > 0 {
-		s.arrayEntry("use_backend").items = p.useBackends
+		s.arrayEntry("use_backend").items = cloneItems(p.useBackends)
 	}
 	if len(p.feReq) > 0 {
-		s.arrayEntry("http_request").items = p.feReq
+		s.arrayEntry("http_request").items = cloneItems(p.feReq)
 	}
 	if len(p.feResp) > 0 {
-		s.arrayEntry("http_response").items = p.feResp
+		s.arrayEntry("http_response").items = cloneItems(p.feResp)
 	}
-	s.ents = append(s.ents, p.feMisc...)
+	s.ents = append(s.ents, cloneEntries(p.feMisc)...)
 	sortEntries(s)
 	return s
 }

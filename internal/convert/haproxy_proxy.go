@@ -273,6 +273,8 @@ func (p *hproxy) line(l hline) {
 		p.unconverted(sideBoth, src, "HTTP compression is not supported")
 	case "capture", "declare":
 		p.unconverted(sideFE, src, "captures are not supported (tandem's log line has no captured fields)")
+	case "tcp-check":
+		p.unconverted(sideBE, src, "tcp-check rules are not supported: the servers get a TCP connect check")
 	case "tcp-request", "tcp-response":
 		p.unconverted(sideBoth, src, "TCP rules are not supported")
 	case "monitor-uri", "monitor":

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -202,6 +203,48 @@ func (e *entry) liveItems() int {
 		}
 	}
 	return n
+}
+
+// Copies, for a part written twice (the plain and TLS halves of a
+// frontend): each copy records its own output lines and rejections.
+
+func (n node) clone() node {
+	n.srcs = slices.Clone(n.srcs)
+	n.notes = slices.Clone(n.notes)
+	n.lost = slices.Clone(n.lost)
+	return n
+}
+
+func cloneKVs(kvs []*kv) []*kv {
+	if kvs == nil {
+		return nil
+	}
+	out := make([]*kv, len(kvs))
+	for i, p := range kvs {
+		c := *p
+		out[i] = &c
+	}
+	return out
+}
+
+func cloneItems(items []*item) []*item {
+	out := make([]*item, len(items))
+	for i, it := range items {
+		out[i] = &item{node: it.node.clone(), value: it.value, kvs: cloneKVs(it.kvs)}
+	}
+	return out
+}
+
+func (e *entry) clone() *entry {
+	return &entry{node: e.node.clone(), key: e.key, value: e.value, kvs: cloneKVs(e.kvs), array: e.array, items: cloneItems(e.items)}
+}
+
+func cloneEntries(ents []*entry) []*entry {
+	out := make([]*entry, len(ents))
+	for i, e := range ents {
+		out[i] = e.clone()
+	}
+	return out
 }
 
 // writer renders the document and records output line numbers.
