@@ -16,7 +16,9 @@ import (
 	"github.com/tandemlb/tandem/lb"
 	"github.com/tandemlb/tandem/lb/acl"
 	"github.com/tandemlb/tandem/lb/balance"
+	"github.com/tandemlb/tandem/lb/cookie"
 	"github.com/tandemlb/tandem/lb/rules"
+	"github.com/tandemlb/tandem/lb/stick"
 	"github.com/tandemlb/tandem/stats"
 	"github.com/tandemlb/tandem/vrrp"
 )
@@ -136,6 +138,7 @@ type defaults struct {
 	hashType   string
 	maxconn    int
 	check      *health.CheckConfig
+	cookie     *cookie.Config
 }
 
 func (l *loader) load(root *table) *Config {
@@ -256,7 +259,12 @@ func (l *loader) defaults(root *table) defaults {
 	def.hashType = t.str("hash_type", "")
 	def.maxconn = t.integer("maxconn", 0, 0, 1<<20)
 	def.check = l.check(t, "check", nil)
-	t.unsupported("cookie", "option", "log", "tls", "stick_table")
+	def.cookie = l.cookie(t, nil, def.mode)
+	if t.has("stick_table") {
+		t.get("stick_table")
+		t.errorf("stick_table", "not allowed in [defaults] (as in HAProxy): declare it in the backend")
+	}
+	t.unsupported("option", "log", "tls")
 	t.done()
 	return def
 }
@@ -532,7 +540,10 @@ func (l *loader) backend(t *table, def defaults) (lb.BackendConfig, bool) {
 	set := l.compileACLs(t, be.ACLs)
 	be.HTTPRequest = l.rules(t, "http_request", set, be.Mode)
 	be.HTTPResponse = l.rules(t, "http_response", set, be.Mode)
-	t.unsupported("cookie", "stick_table", "stick_on", "stick_match", "stick_store_request", "option", "fullconn", "log")
+	be.Cookie = l.cookie(t, def.cookie, be.Mode)
+	be.StickTable = l.stickTable(t)
+	be.Stick = l.stickRules(t, be, set)
+	t.unsupported("option", "fullconn", "log")
 
 	names := map[string]bool{}
 	for i, st := range t.tables("server") {
@@ -573,7 +584,6 @@ func (l *loader) server(t *table, be lb.BackendConfig, i int) (lb.ServerConfig, 
 	srv.Backup = t.boolean("backup", false)
 	srv.Disabled = t.boolean("disabled", false)
 	srv.Slowstart = t.duration("slowstart", 0, true)
-	srv.Cookie = srv.Name
 
 	// check = true uses the backend's check; a table overrides it field by field.
 	switch v := t.m["check"].(type) {
@@ -595,7 +605,19 @@ func (l *loader) server(t *table, be lb.BackendConfig, i int) (lb.ServerConfig, 
 		t.get("check")
 		t.errorf("check", "must be true/false or a table of check settings")
 	}
-	t.unsupported("cookie", "send_proxy", "send_proxy_v2", "ssl", "observe", "error_limit", "on_error", "track")
+	srv.Cookie = t.str("cookie", srv.Name)
+	if be.Cookie != nil {
+		if ck, err := cookie.New(*be.Cookie); err == nil {
+			if err := ck.CheckServerValue(srv.Cookie); err != nil {
+				key := "cookie"
+				if !t.has(key) {
+					key = "name"
+				}
+				t.errorf(key, "%v", err)
+			}
+		}
+	}
+	t.unsupported("send_proxy", "send_proxy_v2", "ssl", "observe", "error_limit", "on_error", "track")
 	t.done()
 	return srv, err == nil
 }
@@ -906,4 +928,172 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// cookie reads a `cookie` table: the backend's own, else def (from
+// [defaults], ignored by TCP backends as HAProxy does).
+func (l *loader) cookie(t *table, def *cookie.Config, mode lb.Mode) *cookie.Config {
+	if !t.has("cookie") {
+		if mode == lb.ModeTCP {
+			return nil
+		}
+		return def
+	}
+	ct := t.sub("cookie", t.name+": cookie")
+	if ct == nil {
+		return def
+	}
+	c := cookie.Config{
+		Name:     ct.str("name", ""),
+		Indirect: ct.boolean("indirect", false),
+		NoCache:  ct.boolean("nocache", false),
+		PostOnly: ct.boolean("postonly", false),
+		Preserve: ct.boolean("preserve", false),
+		HTTPOnly: ct.boolean("httponly", false),
+		Secure:   ct.boolean("secure", false),
+		Domains:  ct.strings("domain"),
+		Attrs:    ct.strings("attr"),
+		MaxIdle:  ct.duration("maxidle", 0, true),
+		MaxLife:  ct.duration("maxlife", 0, true),
+	}
+	if c.Name == "" {
+		ct.errorf("", "needs a name")
+	}
+	switch m := ct.str("mode", ""); m {
+	case "":
+		ct.errorf("", "needs a mode (\"insert\", \"rewrite\" or \"prefix\")")
+	default:
+		cm, err := cookie.ParseMode(m)
+		if err != nil {
+			ct.errorf("mode", "%v", err)
+		}
+		c.Mode = cm
+	}
+	if ct.boolean("dynamic", false) {
+		ct.errorf("dynamic", "dynamic cookies are not supported yet")
+	}
+	ct.done()
+	if mode == lb.ModeTCP {
+		t.errorf("cookie", "cookie persistence needs mode \"http\"")
+		return nil
+	}
+	if c.Name == "" || c.Mode == 0 {
+		return nil
+	}
+	if _, err := cookie.New(c); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			t.errorf("cookie", "%s", line)
+		}
+		return nil
+	}
+	return &c
+}
+
+// stickTable reads a backend's `stick_table`.
+func (l *loader) stickTable(t *table) *stick.Config {
+	st := t.sub("stick_table", t.name+": stick_table")
+	if st == nil {
+		return nil
+	}
+	var c stick.Config
+	typ, err := stick.ParseType(st.str("type", ""))
+	if err != nil {
+		if st.has("type") {
+			st.errorf("type", "%v", err)
+		} else {
+			st.errorf("", "needs a type (\"ip\", \"ipv6\", \"integer\" or \"string\")")
+		}
+	}
+	c.Type = typ
+	if !st.has("size") {
+		st.errorf("", "needs a size (the maximum number of entries)")
+	}
+	c.Size = st.integer("size", 0, 1, 1<<26)
+	c.Expire = st.duration("expire", 0, true)
+	if st.has("len") && typ != stick.String && typ != 0 {
+		st.errorf("len", "only string tables take a len")
+	}
+	c.Len = st.integer("len", 0, 1, 1<<16)
+	st.done()
+	if typ == 0 || c.Size == 0 {
+		return nil
+	}
+	if typ != stick.String {
+		c.Len = 0
+	}
+	return &c
+}
+
+// stickRules reads stick_match, stick_on and stick_store_request, in that
+// order (matches run before stores). Each is a fetch string, a table
+// { fetch, if, unless }, or an array of those.
+func (l *loader) stickRules(t *table, be lb.BackendConfig, set *acl.Set) []lb.StickRule {
+	var out []lb.StickRule
+	for _, kind := range []lb.StickKind{lb.StickMatch, lb.StickOn, lb.StickStoreRequest} {
+		key := kind.String()
+		v, ok := t.get(key)
+		if !ok {
+			continue
+		}
+		elems, isArray := v.([]any)
+		if !isArray {
+			elems = []any{v}
+		}
+		if m, ok := v.([]map[string]any); ok {
+			elems, isArray = nil, true
+			for _, e := range m {
+				elems = append(elems, e)
+			}
+		}
+		for i, e := range elems {
+			k := key
+			if isArray {
+				k = fmt.Sprintf("%s[%d]", key, i)
+			}
+			r := lb.StickRule{Kind: kind}
+			switch e := e.(type) {
+			case string:
+				r.Fetch = e
+			case map[string]any:
+				rt := newTable(t.d, t.keyPath(k), t.name+": "+k, e)
+				r.Fetch = rt.str("fetch", "")
+				r.If = rt.str("if", "")
+				r.Unless = rt.str("unless", "")
+				rt.done()
+				if r.Fetch == "" {
+					t.errorf(k, "needs a fetch (src, hdr(NAME), url_param(NAME), req.cook(NAME))")
+					continue
+				}
+				l.checkCond(t, k, set, r.If, r.Unless)
+			default:
+				t.errorf(k, "must be a fetch string or a table { fetch, if, unless }, not %s", typeName(e))
+				continue
+			}
+			if err := checkStickFetch(r.Fetch, be.Mode); err != nil {
+				t.errorf(k, "%v", err)
+				continue
+			}
+			out = append(out, r)
+		}
+	}
+	if len(out) > 0 && !t.has("stick_table") {
+		t.errorf(out[0].Kind.String(), "stick rules need a stick_table in the same backend")
+	}
+	return out
+}
+
+// checkStickFetch accepts the fetches the engine knows for stick rules.
+func checkStickFetch(f string, mode lb.Mode) error {
+	if f == "src" {
+		return nil
+	}
+	for _, p := range []string{"hdr(", "url_param(", "req.cook("} {
+		if strings.HasPrefix(f, p) && strings.HasSuffix(f, ")") && len(f) > len(p)+1 && !strings.ContainsAny(f[len(p):len(f)-1], " \t(),") {
+			if mode == lb.ModeTCP {
+				return fmt.Errorf("fetch %q needs mode \"http\" (TCP mode sticks on src)", f)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown fetch %q (use src, hdr(NAME), url_param(NAME) or req.cook(NAME))", f)
 }
