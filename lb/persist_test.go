@@ -450,3 +450,221 @@ func TestSourcePersistence(t *testing.T) {
 		})
 	}
 }
+
+// stick_on with HTTP fetches: a header, a URL parameter, a cookie. The key
+// sticks across connections whatever the balancer would say; requests
+// without the key are balanced.
+func TestStickHTTPFetches(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		fetch string
+		typ   stick.Type
+		req   func(k string) string // extra request line(s) and path for key k
+	}{
+		{"hdr(X-User)", stick.String, func(k string) string { return "/x HTTP/1.1\r\nX-User: other, " + k }},
+		{"url_param(sid)", stick.String, func(k string) string { return "/x?a=1&sid=" + k + " HTTP/1.1\r\nX-A: 1" }},
+		{"req.cook(SID)", stick.String, func(k string) string { return "/x HTTP/1.1\r\nCookie: a=1; SID=" + k }},
+		{"hdr(X-Real-IP)", stick.IP, func(k string) string { return "/x HTTP/1.1\r\nX-Real-IP: 192.0.2." + k[1:] }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fetch, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.start(h.oneBackend(BackendConfig{Servers: h.startBackends("g", "s1", "s2", "s3"),
+				StickTable: &stick.Config{Type: tt.typ, Size: 10, Expire: time.Minute},
+				Stick:      []StickRule{{Kind: StickOn, Fetch: tt.fetch}}}))
+			first := map[string]string{}
+			for round := range 3 {
+				for _, k := range []string{"u1", "u2", "u3", "u4"} {
+					c := dial(t, h.addr("fe"))
+					c.send("GET " + tt.req(k) + "\r\nHost: x\r\nConnection: close\r\n\r\n")
+					got := c.read("GET").Header.Get("X-Server")
+					if round == 0 {
+						first[k] = got
+					} else if got != first[k] {
+						t.Fatalf("round %d: key %s went to %s, first to %s", round, k, got, first[k])
+					}
+				}
+			}
+			if dump, _ := h.p.ShowTable(nil, "be"); !strings.Contains(string(dump), "used:4") {
+				t.Errorf("table:\n%s", dump)
+			}
+			// Without the key: round-robin.
+			c := dial(t, h.addr("fe"))
+			var got []string
+			for range 3 {
+				got = append(got, c.get("/x").Header.Get("X-Server"))
+			}
+			if got[0] == got[1] && got[1] == got[2] {
+				t.Errorf("requests without a key all went to %s", got[0])
+			}
+		})
+	}
+}
+
+// An entry naming a server that went away (maintenance) is not followed;
+// the new server is stored instead.
+func TestStickServerDown(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.start(h.oneBackend(BackendConfig{Servers: h.startBackends("g", "s1", "s2"),
+		StickTable: &stick.Config{Type: stick.IP, Size: 10, Expire: time.Minute},
+		Stick:      []StickRule{{Kind: StickOn, Fetch: "src"}}}))
+	c := dial(t, h.addr("fe"))
+	sticky := c.get("/x").Header.Get("X-Server")
+	for range 3 {
+		if s := c.get("/x").Header.Get("X-Server"); s != sticky {
+			t.Fatalf("went to %s, not %s", s, sticky)
+		}
+	}
+	h.p.Server("be", sticky).SetAdmin(health.Maint)
+	moved := c.get("/x").Header.Get("X-Server")
+	if moved == sticky {
+		t.Fatal("sent to a server in maintenance")
+	}
+	h.p.Server("be", sticky).SetAdmin(health.Ready)
+	for range 3 {
+		if s := c.get("/x").Header.Get("X-Server"); s != moved {
+			t.Fatalf("went back to %s instead of staying on %s", s, moved)
+		}
+	}
+	es := h.p.StickTable("be").Entries()
+	if len(es) != 1 || es[0].Server.Name != moved {
+		t.Errorf("entries %+v", es)
+	}
+}
+
+// A stick table survives a new Proxy built with the old one's tables (the
+// reload hand-over).
+func TestStickTableHandOver(t *testing.T) {
+	t.Parallel()
+	cfg := Config{
+		Frontends: []FrontendConfig{{Name: "fe", Binds: loop0(), DefaultBackend: "be"}},
+		Backends: []BackendConfig{{Name: "be", Servers: []ServerConfig{{Name: "s1", Addr: deadAddr(t)}},
+			StickTable: &stick.Config{Type: stick.String, Size: 10}, Stick: []StickRule{{Kind: StickOn, Fetch: "hdr(X)"}}}},
+	}
+	p1, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1.StickTable("be").Put([]byte("k"), stick.Server{ID: 1, Name: "s1"})
+	p2, err := New(cfg, Options{StickTables: p1.StickTables()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2.StickTable("be") != p1.StickTable("be") {
+		t.Error("table not handed over")
+	}
+	cfg.Backends[0].StickTable = &stick.Config{Type: stick.String, Size: 20}
+	p3, err := New(cfg, Options{StickTables: p1.StickTables()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p3.StickTable("be") == p1.StickTable("be") || p3.StickTable("be").Len() != 0 {
+		t.Error("table with other settings reused")
+	}
+	if !p1.ClearTable("be") || p1.StickTable("be").Len() != 0 || p1.ClearTable("nope") {
+		t.Error("ClearTable")
+	}
+}
+
+// mysqlish is a server-speaks-first TCP protocol with a long-lived
+// connection: a greeting, then one answer line per query line, naming the
+// server.
+func mysqlish(t *testing.T, name string) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				if _, err := fmt.Fprintf(c, "HELLO %s\n", name); err != nil {
+					return
+				}
+				br := bufio.NewReader(c)
+				for {
+					q, err := br.ReadString('\n')
+					if err != nil {
+						// Client done sending: a last word, then close.
+						_, _ = fmt.Fprintf(c, "BYE %s\n", name)
+						return
+					}
+					if _, err := fmt.Fprintf(c, "%s: %s", name, q); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// TCP mode carries a long-lived, server-speaks-first session with many
+// exchanges, and the server's answer after the client half-closed; every
+// connection of the client sticks to one server through stick_on src.
+func TestTCPLongLivedStick(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	servers := []ServerConfig{
+		{Name: "db1", Addr: mysqlish(t, "db1"), Weight: 1},
+		{Name: "db2", Addr: mysqlish(t, "db2"), Weight: 1},
+	}
+	cfg := tcpConfig(servers, "roundrobin")
+	cfg.Backends[0].StickTable = &stick.Config{Type: stick.IP, Size: 10, Expire: time.Minute}
+	cfg.Backends[0].Stick = []StickRule{{Kind: StickOn, Fetch: "src"}}
+	h.start(cfg)
+	var first string
+	for conn := range 3 {
+		c := dial(t, h.addr("tcp-in"))
+		hello, err := c.br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(hello, "HELLO "), "\n")
+		if conn == 0 {
+			first = name
+		} else if name != first {
+			t.Fatalf("connection %d went to %s, first to %s", conn, name, first)
+		}
+		for i := range 200 {
+			q := fmt.Sprintf("SELECT %d\n", i)
+			c.send(q)
+			a, err := c.br.ReadString('\n')
+			if err != nil || a != name+": "+q {
+				t.Fatalf("query %d: %q %v", i, a, err)
+			}
+		}
+		_ = c.c.(*net.TCPConn).CloseWrite()
+		rest, err := io.ReadAll(c.br)
+		if err != nil || string(rest) != "BYE "+name+"\n" {
+			t.Fatalf("after half-close: %q %v", rest, err)
+		}
+	}
+	h.waitLog("tcp-in be/"+first, " -- ")
+}
