@@ -193,10 +193,11 @@ section.px { margin:0 0 14px; }
 .pxhead { display:flex; align-items:baseline; gap:10px; margin-bottom:0; }
 .pxname { background:var(--px); color:#fff; font-weight:700; padding:3px 12px; border-radius:5px 5px 0 0; font-size:13px; }
 .pxmeta { color:var(--muted); }
-table.st { width:100%; background:#fff; border:1px solid var(--line); font-variant-numeric:tabular-nums; }
-table.st th { background:var(--head2); color:#fff; font-weight:600; padding:3px 4px; border:1px solid #486581; text-align:center; white-space:nowrap; }
+.scroll { overflow-x:auto; }
+table.st { width:100%; background:#fff; border:1px solid var(--line); font-size:11px; font-variant-numeric:tabular-nums; }
+table.st th { background:var(--head2); color:#fff; font-weight:600; padding:2px 3px; border:1px solid #486581; text-align:center; white-space:nowrap; }
 table.st thead tr:first-child th { background:var(--head); }
-table.st td { padding:3px 5px; border:1px solid #e4e7eb; text-align:right; white-space:nowrap; }
+table.st td { padding:2px 4px; border:1px solid #e4e7eb; text-align:right; white-space:nowrap; }
 table.st td.name { text-align:left; font-weight:600; }
 table.st td.status { text-align:center; font-weight:700; }
 table.st td.lastchk { text-align:left; }
@@ -278,21 +279,21 @@ footer { color:var(--muted); padding:0 16px 16px; }
 {{if and $.Admin .Backend}}<form method="post" action="{{$.URI}}">
 <input type="hidden" name="token" value="{{$.Token}}">
 <input type="hidden" name="b" value="{{.Name}}">{{end}}
-<table class="st">
+<div class="scroll"><table class="st">
 <thead>
-<tr>{{if $.Admin}}<th rowspan="2"></th>{{end}}<th rowspan="2">Name</th><th colspan="3">Queue</th><th colspan="2">Session rate</th><th colspan="6">Sessions</th><th colspan="2">Bytes</th><th colspan="2">Denied</th><th colspan="3">Errors</th><th colspan="2">Warnings</th><th colspan="6">Responses</th><th colspan="9">Server</th></tr>
-<tr><th>Cur</th><th>Max</th><th>Limit</th><th>Cur</th><th>Max</th><th>Cur</th><th>Max</th><th>Limit</th><th>Total</th><th>LbTot</th><th>Last</th><th>In</th><th>Out</th><th>Req</th><th>Resp</th><th>Req</th><th>Conn</th><th>Resp</th><th>Retr</th><th>Redis</th><th>1xx</th><th>2xx</th><th>3xx</th><th>4xx</th><th>5xx</th><th>other</th><th>Status</th><th>LastChk</th><th>Wght</th><th>Act</th><th>Bck</th><th>Chk</th><th>Dwn</th><th>Dwntme</th><th>Thrtle</th></tr>
+<tr>{{if $.Admin}}<th rowspan="2"></th>{{end}}<th rowspan="2">Name</th><th colspan="2">Queue</th><th colspan="2">Rate</th><th colspan="6">Sessions</th><th colspan="2">Bytes</th><th colspan="2">Denied</th><th colspan="3">Errors</th><th colspan="2">Warnings</th><th colspan="6">Responses</th><th colspan="9">Server</th></tr>
+<tr><th>Cur</th><th>Max</th><th>Cur</th><th>Max</th><th>Cur</th><th>Max</th><th>Limit</th><th>Total</th><th>LbTot</th><th>Last</th><th>In</th><th>Out</th><th>Req</th><th>Resp</th><th>Req</th><th>Conn</th><th>Resp</th><th>Retr</th><th>Redis</th><th>1xx</th><th>2xx</th><th>3xx</th><th>4xx</th><th>5xx</th><th>other</th><th>Status</th><th>LastChk</th><th>Wght</th><th>Act</th><th>Bck</th><th>Chk</th><th>Dwn</th><th>Dwntme</th><th>Thrtle</th></tr>
 </thead>
 <tbody>
 {{with .Frontend}}<tr class="fe" data-frontend="{{.Name}}" data-status="{{.Status}}">{{if $.Admin}}<td></td>{{end}}
-<td class="name">Frontend</td><td></td><td></td><td></td><td>{{n .Rate}}</td><td>{{n .RateMax}}</td>
+<td class="name">Frontend</td><td></td><td></td><td>{{n .Rate}}</td><td>{{n .RateMax}}</td>
 <td>{{n .SessCur}}</td><td>{{n .SessMax}}</td><td>{{lim .SessLimit}}</td><td>{{n .SessTotal}}</td><td></td><td></td>
 <td title="{{n .BytesIn}} bytes">{{bytes .BytesIn}}</td><td title="{{n .BytesOut}} bytes">{{bytes .BytesOut}}</td><td>{{n .Denied}}</td><td>0</td>
 <td>{{n .ErrReq}}</td><td></td><td></td><td></td><td></td>
 <td>{{n (index .Responses 1)}}</td><td>{{n (index .Responses 2)}}</td><td>{{n (index .Responses 3)}}</td><td>{{n (index .Responses 4)}}</td><td>{{n (index .Responses 5)}}</td><td>{{n (index .Responses 0)}}</td>
 <td class="status s-{{.Status}}">{{.Status}}</td><td></td><td></td><td></td><td></td><td></td><td></td><td></td><td></td></tr>
 {{end}}{{with .Backend}}{{$b := .}}{{range .Servers}}<tr class="srv {{.Class}}" data-server="{{$b.Name}}/{{.Name}}" data-state="{{.State}}" data-status="{{.Health.StatusText}}">{{if $.Admin}}<td class="sel"><input type="checkbox" name="s" value="{{.Name}}" aria-label="select {{.Name}}"></td>{{end}}
-<td class="name" title="{{.Addr}}">{{.Name}}</td><td>{{n .QueueCur}}</td><td>{{n .QueueMax}}</td><td>-</td><td>{{n .Rate}}</td><td>{{n .RateMax}}</td>
+<td class="name" title="{{.Addr}}">{{.Name}}</td><td>{{n .QueueCur}}</td><td>{{n .QueueMax}}</td><td>{{n .Rate}}</td><td>{{n .RateMax}}</td>
 <td>{{n .SessCur}}</td><td>{{n .SessMax}}</td><td>{{lim .SessLimit}}</td><td>{{n .SessTotal}}</td><td>{{n .LBTot}}</td><td>{{ago $.Now .LastSess}}</td>
 <td title="{{n .BytesIn}} bytes">{{bytes .BytesIn}}</td><td title="{{n .BytesOut}} bytes">{{bytes .BytesOut}}</td><td></td><td>0</td>
 <td></td><td>{{n .ErrConn}}</td><td>{{n .ErrResp}}</td><td>{{n .Retries}}</td><td>{{n .Redispatches}}</td>
@@ -303,7 +304,7 @@ footer { color:var(--muted); padding:0 16px 16px; }
 <td>{{if .Health.Checked}}{{.Health.ChkFail}}{{end}}</td><td>{{if .Health.Checked}}{{.Health.ChkDown}}{{end}}</td><td>{{down $.Now .Health}}</td>
 <td>{{if ge .Throttle 0}}{{.Throttle}}%{{else}}-{{end}}</td></tr>
 {{end}}<tr class="be" data-backend="{{.Name}}" data-status="{{if .Up}}UP{{else}}DOWN{{end}}">{{if $.Admin}}<td></td>{{end}}
-<td class="name">Backend</td><td>{{n .QueueCur}}</td><td>{{n .QueueMax}}</td><td></td><td>{{n .Rate}}</td><td>{{n .RateMax}}</td>
+<td class="name">Backend</td><td>{{n .QueueCur}}</td><td>{{n .QueueMax}}</td><td>{{n .Rate}}</td><td>{{n .RateMax}}</td>
 <td>{{n .SessCur}}</td><td>{{n .SessMax}}</td><td></td><td>{{n .SessTotal}}</td><td>{{n .LBTot}}</td><td>{{ago $.Now .LastSess}}</td>
 <td title="{{n .BytesIn}} bytes">{{bytes .BytesIn}}</td><td title="{{n .BytesOut}} bytes">{{bytes .BytesOut}}</td><td>{{n .Denied}}</td><td>0</td>
 <td></td><td>{{n .ErrConn}}</td><td>{{n .ErrResp}}</td><td>{{n .Retries}}</td><td>{{n .Redispatches}}</td>
@@ -311,7 +312,7 @@ footer { color:var(--muted); padding:0 16px 16px; }
 <td class="status s-{{if .Up}}UP{{else}}DOWN{{end}}">{{ago $.Now .LastChange}} {{if .Up}}UP{{else}}DOWN{{end}}</td><td></td>
 <td>{{.Weight}}/{{.UWeight}}</td><td>{{.ActiveUp}}</td><td>{{.BackupUp}}</td><td></td><td>{{.ChkDown}}</td><td>{{dur .Downtime}}</td><td></td></tr>
 {{end}}</tbody>
-</table>
+</table></div>
 {{if and $.Admin .Backend}}<div class="actions"><label>Set the checked servers to
 <select name="action"><option value="ready">READY</option><option value="drain">DRAIN (no new traffic)</option><option value="maint">MAINT (maintenance)</option></select></label>
 <button type="submit">Apply</button></div>
