@@ -183,7 +183,8 @@ dl.info dt { color:var(--muted); } dl.info dd { margin:0; font-weight:600; }
 table { border-collapse:collapse; }
 .legend td { padding:2px 6px 2px 0; white-space:nowrap; }
 .sw { display:inline-block; width:14px; height:12px; border:1px solid #9aa5b1; vertical-align:middle; margin-right:5px; border-radius:2px; }
-.links a { display:block; color:#0b69a3; text-decoration:none; margin:1px 0; } .links a:hover { text-decoration:underline; }
+header nav { margin-left:auto; display:flex; gap:14px; }
+header nav a { color:#9fd3ff; text-decoration:none; } header nav a:hover { text-decoration:underline; }
 .vrrp th, .vrrp td { padding:3px 8px; text-align:left; border-bottom:1px solid #e4e7eb; white-space:nowrap; }
 .vrrp th { color:var(--muted); font-weight:600; }
 .pill { display:inline-block; padding:1px 7px; border-radius:9px; font-weight:700; font-size:11px; }
@@ -224,6 +225,7 @@ footer { color:var(--muted); padding:0 16px 16px; }
 <header>
 <h1>{{.Process.Name}} statistics</h1>
 <span class="sub">node <b>{{.Process.Node}}</b>{{if not .HideVersion}} · version {{.Process.Version}}{{if .Process.Commit}} ({{.Process.Commit}}){{end}}{{end}} · pid {{.Process.PID}}{{if .User}} · signed in as {{.User}}{{end}}</span>
+<nav id="links"><a href="{{.URI}}">Refresh now</a>{{if .Refresh}}<a href="{{.URI}};norefresh">Stop refresh</a>{{end}}<a href="{{.URI}};csv">CSV</a><a href="{{.URI}};json">JSON</a><a href="/metrics">Metrics</a></nav>
 </header>
 <main>
 {{if .Message}}<div class="msg {{if .MessageOK}}ok{{else}}err{{end}}" id="message">{{.Message}}</div>{{end}}
@@ -263,14 +265,6 @@ footer { color:var(--muted); padding:0 16px 16px; }
 <tr><td><span class="sw down"></span>active or backup DOWN</td><td><span class="sw nocheck"></span>not checked</td></tr>
 <tr><td><span class="sw maint"></span>DOWN for maintenance (MAINT)</td><td><span class="sw drain"></span>DRAIN: no new traffic</td></tr>
 </table>
-</div>
-<div class="box links" id="links">
-<h2>Views</h2>
-<a href="{{.URI}}">Refresh now</a>
-{{if .Refresh}}<a href="{{.URI}};norefresh">Disable refresh</a>{{end}}
-<a href="{{.URI}};csv">CSV export</a>
-<a href="{{.URI}};json">JSON export</a>
-<a href="/metrics">Prometheus metrics</a>
 </div>
 </div>
 {{range .Tables}}{{$t := .}}
