@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The output is a list of sections, each a list of entries; an entry is a
@@ -261,8 +262,29 @@ func (w *writer) put(s string) {
 
 func (w *writer) comment(indent, s string) {
 	for _, l := range strings.Split(s, "\n") {
-		w.put(indent + "# " + l)
+		w.put(indent + "# " + commentSafe(l))
 	}
+}
+
+// commentSafe writes the bytes TOML forbids in comments (control
+// characters, invalid UTF-8) as \xNN.
+func commentSafe(s string) string {
+	ok := utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f })
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 || r < 0x20 && r != '\t' || r == 0x7f {
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+			i++
+			continue
+		}
+		b.WriteString(s[i : i+n])
+		i += n
+	}
+	return b.String()
 }
 
 // explain writes where a thing came from and why it is not (fully) there.
