@@ -99,6 +99,67 @@ func TestConvertSeedEndToEnd(t *testing.T) {
 	}
 }
 
+// TestConvertCLI covers the command's contract: exit 0 for a complete
+// conversion, 1 for a partial one (the rest written, the issues on
+// stderr), --strict writing nothing, and usage errors.
+func TestConvertCLI(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	complete := filepath.Join(dir, "complete.cfg")
+	partial := filepath.Join(dir, "partial.cfg")
+	os.WriteFile(complete, []byte("defaults\n mode http\nfrontend fe\n bind 127.0.0.1:18081\n default_backend be\nbackend be\n server a 127.0.0.1:18001\n"), 0o644)
+	os.WriteFile(partial, []byte("defaults\n mode http\n option dontlognull\nfrontend fe\n bind 127.0.0.1:18081\n default_backend be\nbackend be\n server a 127.0.0.1:18001\n server b web2:80\n"), 0o644)
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		inStdout string
+		inStderr []string
+		written  string // output file expected to exist ("" = none checked)
+		absent   string // output file expected not to exist
+	}{
+		{name: "complete to stdout", args: []string{"--haproxy", complete}, code: 0, inStdout: `name = "fe"`},
+		{name: "complete to file", args: []string{"--haproxy", complete, "-o", filepath.Join(dir, "c.toml")}, code: 0, written: filepath.Join(dir, "c.toml")},
+		{name: "partial", args: []string{"--haproxy", partial, "-o", filepath.Join(dir, "p.toml")}, code: 1,
+			inStderr: []string{partial + ":3: option dontlognull: log filtering options are not supported", partial + `:9: server b web2:80: server address "web2:80": tandem needs an IP address`, "tandem convert: partial: 2 lines not converted"},
+			written:  filepath.Join(dir, "p.toml")},
+		{name: "strict", args: []string{"--strict", "--haproxy", partial, "-o", filepath.Join(dir, "s.toml")}, code: 1,
+			inStderr: []string{"nothing written (--strict)"}, absent: filepath.Join(dir, "s.toml")},
+		{name: "strict complete", args: []string{"--strict", "--haproxy", complete, "-o", filepath.Join(dir, "sc.toml")}, code: 0, written: filepath.Join(dir, "sc.toml")},
+		{name: "no input", args: nil, code: 2, inStderr: []string{"give --haproxy, --keepalived or both"}},
+		{name: "missing file", args: []string{"--haproxy", filepath.Join(dir, "nope.cfg")}, code: 1, inStderr: []string{"no such file"}},
+		{name: "help", args: []string{"--help"}, code: 0, inStderr: []string{"Usage: tandem convert"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			code := run(append([]string{"convert"}, tc.args...), &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s", code, tc.code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tc.inStdout) {
+				t.Errorf("stdout lacks %q:\n%s", tc.inStdout, stdout.String())
+			}
+			for _, s := range tc.inStderr {
+				if !strings.Contains(stderr.String(), s) {
+					t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
+				}
+			}
+			if tc.written != "" {
+				if _, ds, err := config.LoadFile(tc.written, config.Options{}); err != nil || len(ds.Errors()) > 0 {
+					t.Errorf("%s: %v %v", tc.written, err, ds)
+				}
+			}
+			if tc.absent != "" {
+				if _, err := os.Stat(tc.absent); err == nil {
+					t.Errorf("%s was written", tc.absent)
+				}
+			}
+		})
+	}
+}
+
 func convFreePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

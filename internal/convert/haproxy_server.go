@@ -150,7 +150,6 @@ type serverSpec struct {
 	own    checkSpec // check settings written on the server line
 	kvs    []*kv
 	lost   []lost
-	notes  []string
 	bad    string
 	srcRef srcRef
 }

@@ -195,17 +195,6 @@ func (e *entry) addItem(value string, src ...srcRef) *item {
 	return it
 }
 
-// liveItems counts the items not commented out.
-func (e *entry) liveItems() int {
-	n := 0
-	for _, it := range e.items {
-		if !it.demoted {
-			n++
-		}
-	}
-	return n
-}
-
 // Copies, for a part written twice (the plain and TLS halves of a
 // frontend): each copy records its own output lines and rejections.
 
@@ -498,8 +487,6 @@ func (t *inline) add(k, v string) *inline {
 }
 
 func (t *inline) str(k, v string) *inline { return t.add(k, tomlString(v)) }
-
-func (t *inline) empty() bool { return len(t.kv) == 0 }
 
 func (t *inline) String() string {
 	if len(t.kv) == 0 {
