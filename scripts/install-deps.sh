@@ -22,6 +22,8 @@ declare -A want=(
   [systemd-analyze]=systemd
   [gzip]=gzip
   [ruby]=ruby
+  [chromium]=chromium
+  [promtool]=prometheus
   [shellcheck]=shellcheck
 )
 missing=()
