@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -95,6 +96,43 @@ func TestConvertSeedEndToEnd(t *testing.T) {
 				t.Errorf("GET %s: servers %v, want them to alternate", tc.path, seen)
 				break
 			}
+		}
+	}
+
+	// The article's cookie persistence and stats page, now that tandem has
+	// them: the converted file carries them (cookie lines and [stats]).
+	conf, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(conf), "\ncookie = ") {
+		jar, _ := cookiejar.New(nil)
+		cj := &http.Client{Timeout: 5 * time.Second, Jar: jar}
+		first := ""
+		for i := range 4 {
+			resp, err := cj.Get(fmt.Sprintf("http://127.0.0.1:%d/ms1/demo.html", port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			srv := resp.Header.Get("X-Server")
+			if i == 0 {
+				first = srv
+			} else if srv != first {
+				t.Errorf("with the HA_STICKY_ms1 cookie request %d went to %s, want %s", i, srv, first)
+			}
+		}
+	}
+	if strings.Contains(string(conf), "\n[stats]\n") {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/stats", statsPort), nil)
+		req.SetBasicAuth("admin", "admin")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("stats page with stats auth admin:admin: %d", resp.StatusCode)
 		}
 	}
 }
