@@ -176,6 +176,11 @@ func newBackend(cfg BackendConfig, now func() time.Time) (*backend, error) {
 			s.checkCfg = cc
 		}
 		s.idle.max = defaultIdlePerServer
+		if sc.SendProxy != 0 {
+			// The PROXY header names one client: such a connection is
+			// never handed to another one.
+			s.idle.max = 0
+		}
 		if err := s.initTLS(); err != nil {
 			return nil, fmt.Errorf("backend %q: server %q: %w", cfg.Name, sc.Name, err)
 		}

@@ -74,6 +74,7 @@ type FrontendConfig struct {
 	Timeouts       Timeouts
 	ForwardFor     *ForwardFor     // nil = off
 	TLS            *tlsconf.Config // [frontend.tls]; nil = plain
+	AcceptProxy    bool            // every connection starts with a PROXY header (v1 or v2)
 }
 
 // UseBackend is one use_backend entry; at most one of If and Unless.
@@ -148,6 +149,7 @@ type ServerConfig struct {
 	Slowstart   time.Duration
 	Cookie      string     // persistence value, default server name
 	TLS         *ServerTLS // ssl = true; nil = plain
+	SendProxy   int        // PROXY header on each connection: 0 none, 1 (send_proxy), 2 (send_proxy_v2)
 }
 
 // validate reports every problem New cannot work around. The loader has

@@ -21,7 +21,9 @@ type errFraming struct{ err error }
 
 func (e errFraming) Error() string { return "body framing: " + e.err.Error() }
 
-func dialServer(srv *server, timeout time.Duration) (netConn, error) {
+// dialServer connects to srv; with send_proxy it first sends the PROXY
+// header for a client connection from src to dst.
+func dialServer(srv *server, timeout time.Duration, src, dst netip.AddrPort) (netConn, error) {
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.Dial("tcp", srv.addr.String())
 	if err != nil {
@@ -29,6 +31,12 @@ func dialServer(srv *server, timeout time.Duration) (netConn, error) {
 	}
 	tc := c.(*net.TCPConn)
 	_ = tc.SetNoDelay(true)
+	if srv.cfg.SendProxy != 0 {
+		if err := sendProxyHeader(tc, srv.cfg.SendProxy, src, dst, timeout); err != nil {
+			_ = tc.Close()
+			return nil, fmt.Errorf("send PROXY header to %s/%s %s: %w", srv.be.name, srv.name, srv.addr, err)
+		}
+	}
 	return srv.clientTLS(tc)
 }
 
@@ -65,7 +73,7 @@ func (s *session) forward(be *backend, srv *server, key []byte) bool {
 			}
 		}
 		if sc == nil {
-			c, err := dialServer(tx.srv, be.timeouts.Connect)
+			c, err := dialServer(tx.srv, be.timeouts.Connect, s.client, s.local)
 			if err != nil {
 				tx.srv.st.errConn.Add(1)
 				be.st.errConn.Add(1)

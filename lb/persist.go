@@ -56,6 +56,11 @@ func validatePersist(b *BackendConfig) []error {
 	if len(b.Stick) > 0 && b.StickTable == nil {
 		errs = append(errs, fmt.Errorf("backend %q: stick rules need a stick_table", b.Name))
 	}
+	for _, s := range b.Servers {
+		if s.SendProxy < 0 || s.SendProxy > 2 {
+			errs = append(errs, fmt.Errorf("backend %q: server %q: send_proxy version %d (want 1 or 2)", b.Name, s.Name, s.SendProxy))
+		}
+	}
 	for i, r := range b.Stick {
 		k, _, err := parseFetch(r.Fetch)
 		switch {

@@ -37,6 +37,11 @@ type Options struct {
 	// StickEvents receives every stick-table change (peer replication);
 	// called without locks held, it must not block for long. nil: none.
 	StickEvents func(backend string, ev stick.Event)
+	// Previous is the running generation this one replaces on reload (see
+	// Retire): Listen takes over its listeners with the same bind, the
+	// same frontends keep their tracking signal, and its stick tables are
+	// kept unless StickTables is set.
+	Previous *Proxy
 }
 
 // Proxy is the forwarding engine: every frontend and backend of a Config.
@@ -66,6 +71,8 @@ type Proxy struct {
 	conns    sync.WaitGroup
 
 	bufs sync.Pool // *[]byte of BufSize
+
+	rl reloadState
 }
 
 type useBackend struct {
@@ -90,6 +97,7 @@ type frontend struct {
 	signal   *track.Signal
 	tls      *feTLS // nil: plain TCP
 	st       counters
+	proxied  sync.Map // *net.TCPConn -> proxyproto.Header, with accept_proxy
 }
 
 // New builds the engine from cfg. It opens no socket (see Listen and Run).
@@ -103,6 +111,7 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("proxy configuration: %w", err)
 	}
+	opts = opts.withPrevious()
 	p := &Proxy{
 		cfg:      cfg,
 		log:      opts.Logger,
@@ -114,6 +123,7 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 		stop:     make(chan struct{}),
 		sessions: make(map[*session]struct{}),
 	}
+	p.rl.init()
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -141,6 +151,9 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 		}
 		p.frontends = append(p.frontends, f)
 		p.feByName[f.name] = f
+	}
+	if opts.Previous != nil {
+		p.inherit(opts.Previous)
 	}
 	return p, nil
 }
@@ -202,7 +215,7 @@ func (p *Proxy) Listen() error {
 		var errs []error
 		for _, f := range p.frontends {
 			for _, a := range f.cfg.Binds {
-				ln, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(a))
+				ln, err := p.listenTCP(a)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("frontend %s: listen on %s: %w", f.name, a, err))
 					continue
@@ -213,7 +226,7 @@ func (p *Proxy) Listen() error {
 		if len(errs) > 0 {
 			for _, f := range p.frontends {
 				for _, ln := range f.lns {
-					_ = ln.Close()
+					p.releaseListener(ln)
 				}
 				f.lns = nil
 			}
@@ -242,8 +255,11 @@ func (p *Proxy) Addrs(name string) []netip.AddrPort {
 // HardStopAfter (0: as long as they take) and returns.
 func (p *Proxy) Run(ctx context.Context) error {
 	if err := p.Listen(); err != nil {
+		close(p.rl.drained)
 		return err
 	}
+	p.rl.running.Store(true)
+	defer p.retired()
 	var loops sync.WaitGroup
 	for _, f := range p.frontends {
 		f.signal.Set(true)
@@ -262,16 +278,15 @@ func (p *Proxy) Run(ctx context.Context) error {
 	}()
 	p.log.Info().Int("frontends", len(p.frontends)).Int("backends", len(p.backends)).Msg("proxy started")
 
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-p.rl.retire:
+	}
 	p.stopping.Store(true)
 	close(p.stop)
-	for _, f := range p.frontends {
-		f.signal.Set(false)
-		for _, ln := range f.lns {
-			_ = ln.Close()
-		}
-	}
+	p.stopAccepting()
 	loops.Wait()
+	p.acceptStopped()
 	p.wakeIdle()
 
 	done := make(chan struct{})
@@ -401,6 +416,13 @@ func (f *frontend) acceptLoop(ln *net.TCPListener) {
 			defer p.releaseSlot(f)
 			defer f.st.close()
 			defer p.actconn.Add(-1)
+			if f.cfg.AcceptProxy {
+				if !f.acceptProxy(c) {
+					_ = c.Close()
+					return
+				}
+				defer f.proxied.Delete(c)
+			}
 			f.serveConn(c)
 		}()
 	}

@@ -24,6 +24,7 @@ type session struct {
 	fe      *frontend
 	conn    netConn
 	client  netip.AddrPort
+	local   netip.AddrPort // address the client connected to (from PROXY with accept_proxy)
 	dstPort int
 	accept  time.Time
 
@@ -96,13 +97,8 @@ func (f *frontend) serveHTTP(c netConn, sec *connSec) {
 	s.timer.Stop()
 	s.msg.sec = sec
 	s.wt.ch = make(chan *server, 1)
-	if ra, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		ap := ra.AddrPort()
-		s.client = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
-		s.dstPort = la.Port
-	}
+	s.client, s.local = f.connAddrs(c)
+	s.dstPort = int(s.local.Port())
 	s.bufp = p.bufs.Get().(*[]byte)
 	s.rbufp = p.bufs.Get().(*[]byte)
 	s.buf, s.rbuf = *s.bufp, *s.rbufp

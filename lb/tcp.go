@@ -1,7 +1,6 @@
 package lb
 
 import (
-	"net"
 	"net/netip"
 	"time"
 
@@ -51,14 +50,9 @@ func (f *frontend) serveTCP(c netConn, sec *connSec) {
 	p.register(reg)
 	defer p.unregister(reg)
 	tx := tcpTxn{accept: p.now(), tw: -1, tc: -1, term: [2]byte{'-', '-'}, sec: sec}
-	if ra, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		ap := ra.AddrPort()
-		tx.client = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	smp := tcpSample{src: tx.client.Addr(), sec: sec}
-	if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
-		smp.dstPort = la.Port
-	}
+	var local netip.AddrPort
+	tx.client, local = f.connAddrs(c)
+	smp := tcpSample{src: tx.client.Addr(), sec: sec, dstPort: int(local.Port())}
 	defer func() { f.tcpLog(&tx) }()
 
 	var be *backend
@@ -132,7 +126,7 @@ func (f *frontend) serveTCP(c netConn, sec *connSec) {
 	var sc netConn
 	for {
 		t1 := p.now()
-		conn, err := dialServer(tx.srv, be.timeouts.Connect)
+		conn, err := dialServer(tx.srv, be.timeouts.Connect, tx.client, local)
 		if err == nil {
 			tx.tc = p.now().Sub(t1)
 			sc = conn
