@@ -161,9 +161,15 @@ func AppendFrame(dst []byte, m *Message, key []byte) ([]byte, error) {
 		return dst[:start], fmt.Errorf("encode %s: %d bytes: %w", m.Type, n, ErrTooLarge)
 	}
 	binary.BigEndian.PutUint32(dst[start:], uint32(n))
+	return appendMAC(dst[:start], dst[start:], key), nil
+}
+
+// appendMAC appends frame (without its MAC) and its MAC to dst, which is
+// frame's own prefix when called from AppendFrame.
+func appendMAC(dst, frame, key []byte) []byte {
 	mac := hmac.New(sha256.New, key)
-	mac.Write(dst[start:])
-	return mac.Sum(dst), nil
+	mac.Write(frame)
+	return mac.Sum(append(dst, frame...))
 }
 
 func appendBody(b []byte, m *Message) ([]byte, error) {
