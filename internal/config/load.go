@@ -402,7 +402,8 @@ func (l *loader) frontend(t *table, def defaults, globalMaxConn int) (lb.Fronten
 		fe.UseBackends = append(fe.UseBackends, ub)
 	}
 	fe.HTTPRequest = l.rules(t, "http_request", set, fe.Mode)
-	t.unsupported("tls", "accept_proxy", "tcp_request", "http_response", "capture", "option", "log")
+	fe.AcceptProxy = t.boolean("accept_proxy", false)
+	t.unsupported("tls", "tcp_request", "http_response", "capture", "option", "log")
 	t.done()
 	return fe, true
 }
@@ -617,7 +618,16 @@ func (l *loader) server(t *table, be lb.BackendConfig, i int) (lb.ServerConfig, 
 			}
 		}
 	}
-	t.unsupported("send_proxy", "send_proxy_v2", "ssl", "observe", "error_limit", "on_error", "track")
+	v1, v2 := t.boolean("send_proxy", false), t.boolean("send_proxy_v2", false)
+	switch {
+	case v1 && v2:
+		t.errorf("send_proxy_v2", "use either send_proxy or send_proxy_v2, not both")
+	case v1:
+		srv.SendProxy = 1
+	case v2:
+		srv.SendProxy = 2
+	}
+	t.unsupported("ssl", "observe", "error_limit", "on_error", "track")
 	t.done()
 	return srv, err == nil
 }
