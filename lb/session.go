@@ -144,8 +144,11 @@ func (s *session) readHead(first bool) bool {
 		if !first {
 			deadline = s.p.now().Add(t.HTTPKeepAlive)
 		}
-		s.idle.Store(true)
-		if s.p.stopping.Load() {
+		// A connection waiting for its first request is not idle: when
+		// stopping (or retiring on reload) it still gets its answer, with
+		// Connection: close, as HAProxy does; idle keep-alive ones close.
+		s.idle.Store(!first)
+		if !first && s.p.stopping.Load() {
 			s.idle.Store(false)
 			return false
 		}
