@@ -33,7 +33,7 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"check", "-c", "/nonexistent/tandem.toml"}, 1, "", "no such file"},
 		{[]string{"ctl"}, 2, "", "Usage: tandem ctl"},
 		{[]string{"ctl", "-s", "/nonexistent/admin.sock", "show", "info"}, 1, "", "tandem is not running"},
-		{[]string{"convert", "--haproxy", "x.cfg"}, 1, "", "not implemented yet"},
+		{[]string{"convert", "--haproxy", "/nonexistent/x.cfg"}, 1, "", "no such file"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {
