@@ -232,9 +232,8 @@ func lastHeaderValue(smp acl.Sample, name string) ([]byte, bool) {
 // stickTxn is per request: the key a store rule will record once the
 // server is known.
 type stickTxn struct {
-	key     []byte // reused buffer
-	store   bool   // key holds a key to store
-	matched bool   // the table chose the server
+	key   []byte // reused buffer
+	store bool   // key holds a key to store
 }
 
 // stickMatch runs the stick rules of be against smp: it returns the server
@@ -260,7 +259,6 @@ func stickMatch(be *backend, smp acl.Sample, pinned *server, st *stickTxn, scrat
 			if e, found := k.table.Get(scratch); found && pinned == nil {
 				if s := be.srvByName[e.Name]; s != nil && s.UsableForPersistence() {
 					pinned = s
-					st.matched = true
 				}
 			}
 		}
@@ -355,7 +353,7 @@ var (
 func (s *session) persistHTTP(be *backend) *server {
 	tx := &s.tx
 	s.ckArena = s.ckArena[:0]
-	s.stk.store, s.stk.matched = false, false
+	s.stk.store = false
 	var pinned *server
 	if ck := be.ck; ck != nil {
 		tx.ckReq.Reset()
