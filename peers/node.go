@@ -127,6 +127,8 @@ type Node struct {
 	digestSeen bool
 	lastAuth   time.Time // last auth failure logged
 	unknown    map[string]bool
+	tables     map[string]Table
+	runtime    Runtime
 
 	applyMu sync.Mutex // orders received states with their application
 
@@ -175,6 +177,8 @@ func New(cfg Config, opts Options) (*Node, error) {
 		states:     make(map[string]State),
 		unknown:    make(map[string]bool),
 		since:      opts.Now(),
+		tables:     opts.Tables,
+		runtime:    opts.Runtime,
 	}
 	if n.cfg.Digest == nil {
 		n.cfg.Digest = Digest{}
@@ -349,7 +353,7 @@ func (n *Node) sessionKey(dir string, nd, na [nonceLen]byte) []byte {
 func (n *Node) hello(nonce [nonceLen]byte) *Message {
 	return &Message{Type: TypeHello, Hello: Hello{
 		Version: Version, Node: n.cfg.Local, Nonce: nonce,
-		Sections: n.cfg.Digest.keyed(n.cfg.Secret, nonce),
+		Sections: n.digest().keyed(n.cfg.Secret, nonce),
 	}}
 }
 
@@ -494,7 +498,7 @@ func (n *Node) authFailure(from net.Addr) {
 }
 
 func (n *Node) compareDigest(h *Hello) {
-	diff := n.cfg.Digest.diffKeyed(n.cfg.Secret, h.Nonce, h.Sections)
+	diff := n.digest().diffKeyed(n.cfg.Secret, h.Nonce, h.Sections)
 	n.mu.Lock()
 	changed := !n.digestSeen || !slices.Equal(diff, n.differs)
 	n.differs, n.digestSeen = diff, true
@@ -643,7 +647,9 @@ func (n *Node) handle(m *Message) error {
 }
 
 func (n *Node) applyEntries(m *Message, now time.Time) {
-	t := n.opts.Tables[m.Table]
+	n.mu.Lock()
+	t := n.tables[m.Table]
+	n.mu.Unlock()
 	if t == nil {
 		n.mu.Lock()
 		first := !n.unknown[m.Table] && len(n.unknown) < 1000
@@ -684,8 +690,11 @@ func (n *Node) applyStates(states []State) {
 		if !newer {
 			continue
 		}
-		if n.opts.Runtime != nil {
-			if err := n.opts.Runtime.SetServerState(st.Backend, st.Server, health.AdminState(st.Admin), int(st.Weight)); err != nil {
+		n.mu.Lock()
+		rt := n.runtime
+		n.mu.Unlock()
+		if rt != nil {
+			if err := rt.SetServerState(st.Backend, st.Server, health.AdminState(st.Admin), int(st.Weight)); err != nil {
 				n.log.Warn().Err(err).Msg("peers: cannot apply the peer's server state")
 				continue
 			}
@@ -695,6 +704,49 @@ func (n *Node) applyStates(states []State) {
 		n.mu.Unlock()
 		n.log.Info().Str("server", key).Str("admin", health.AdminState(st.Admin).String()).Int("weight", int(st.Weight)).
 			Msgf("peers: server state set by %s", n.cfg.Peer)
+	}
+}
+
+// SetTables replaces the tables (after a reload built new ones; pass the
+// new configuration's), and sends them whole to the peer.
+func (n *Node) SetTables(tables map[string]Table) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.tables = tables
+	clear(n.unknown)
+	if n.sess != nil {
+		clear(n.pend)
+		n.resync = true
+		signal(n.sess.kick)
+	}
+}
+
+func (n *Node) digest() Digest {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cfg.Digest
+}
+
+// SetRuntime replaces where received server states are applied.
+func (n *Node) SetRuntime(rt Runtime) {
+	n.mu.Lock()
+	n.runtime = rt
+	n.mu.Unlock()
+}
+
+// SetDigest replaces this node's configuration digest (after a reload).
+// The peer learns it from a hello, so the current link is closed and made
+// again, with a full resync.
+func (n *Node) SetDigest(d Digest) {
+	if d == nil {
+		d = Digest{}
+	}
+	n.mu.Lock()
+	n.cfg.Digest = d
+	s := n.sess
+	n.mu.Unlock()
+	if s != nil {
+		s.close()
 	}
 }
 
@@ -931,8 +983,11 @@ func (n *Node) sendResync(sd *sender, states []State) error {
 	if err := sd.send(&Message{Type: TypeResyncBegin}); err != nil {
 		return fmt.Errorf("send resync: %w", err)
 	}
-	names := make([]string, 0, len(n.opts.Tables))
-	for name := range n.opts.Tables {
+	n.mu.Lock()
+	tables := n.tables
+	n.mu.Unlock()
+	names := make([]string, 0, len(tables))
+	for name := range tables {
 		names = append(names, name)
 	}
 	slices.Sort(names)
@@ -940,7 +995,7 @@ func (n *Node) sendResync(sd *sender, states []State) error {
 	now := n.opts.Now()
 	for _, name := range names {
 		var es []Entry
-		for _, e := range n.opts.Tables[name].Entries() {
+		for _, e := range tables[name].Entries() {
 			if we, ok := wireEntry(e.Key, e.Server, e.Expire, now); ok {
 				es = append(es, we)
 			}

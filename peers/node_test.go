@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -569,4 +570,34 @@ func (c *cutter) pipe(from, to net.Conn) {
 			return
 		}
 	}
+}
+
+// TestReconfigure: after a reload, new tables are sent whole and a new
+// digest reaches the peer through a new hello.
+func TestReconfigure(t *testing.T) {
+	t.Parallel()
+	lb1, lb2 := startPair(t, nil, nil, nil)
+	bothUp(t, lb1, lb2)
+	fresh, err := stick.New(stick.Config{Type: stick.IP, Size: 10}, stick.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh.Put(ipKey(77), stick.Server{ID: 1, Name: "ms2.srv1"})
+	other, err := stick.New(stick.Config{Type: stick.IP, Size: 10}, stick.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb2.node.SetTables(map[string]Table{"ms1": lb2.table, "ms2": other})
+	lb1.node.SetTables(map[string]Table{"ms1": lb1.table, "ms2": fresh})
+	waitFor(t, 2*time.Second, "new table's entry on lb2", func() bool { return has(other, ipKey(77), "ms2.srv1") })
+
+	lb1.node.SetDigest(Digest{"backend ms2": sha256.Sum256([]byte("new"))})
+	waitFor(t, 5*time.Second, "drift seen after the new hello", func() bool {
+		s := lb2.node.Snapshot()
+		return s.Up && slices.Equal(s.Differs, []string{"backend ms2", "global"})
+	})
+	rt := &fakeRuntime{}
+	lb2.node.SetRuntime(rt)
+	lb1.node.PublishServerState("ms2", "ms2.srv1", health.Maint, 3)
+	waitFor(t, 2*time.Second, "state through the new runtime", func() bool { return rt.state("ms2/ms2.srv1") == "MAINT/3" })
 }
