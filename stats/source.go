@@ -23,6 +23,15 @@ type Proxy interface {
 	Server(backend, name string) *health.Server
 }
 
+// TableProxy is a Proxy with stick tables (*lb.Proxy is one).
+type TableProxy interface {
+	// ShowTable appends HAProxy's `show table` output for the stick table of
+	// backend name ("" lists every table); false when there is no such table.
+	ShowTable(dst []byte, name string) ([]byte, bool)
+	// ClearTable empties a stick table; false when there is none.
+	ClearTable(name string) bool
+}
+
 // VRRP is what stats reads from the VRRP router and asks of it.
 type VRRP interface {
 	Instances() []VRRPInstance
@@ -83,6 +92,7 @@ var (
 	ErrNoServer   = errors.New("no such server")
 	ErrNoInstance = errors.New("no such VRRP instance")
 	ErrNoVRRP     = errors.New("no VRRP instance is configured")
+	ErrNoTable    = errors.New("no such table")
 )
 
 // Process describes the running process for the page header and `show info`.
@@ -336,4 +346,26 @@ func (s *Source) server(backend, server string) (*health.Server, error) {
 		}
 	}
 	return nil, ErrNoBackend
+}
+
+// ShowTable returns HAProxy's `show table [NAME]` text.
+func (s *Source) ShowTable(name string) ([]byte, error) {
+	tp, ok := s.o.Proxy.(TableProxy)
+	if !ok {
+		return nil, ErrNoTable
+	}
+	out, ok := tp.ShowTable(nil, name)
+	if !ok {
+		return nil, fmt.Errorf("show table %s: %w", name, ErrNoTable)
+	}
+	return out, nil
+}
+
+// ClearTable empties the stick table of backend name; who is logged.
+func (s *Source) ClearTable(name, who string) error {
+	if tp, ok := s.o.Proxy.(TableProxy); !ok || !tp.ClearTable(name) {
+		return fmt.Errorf("clear table %s: %w", name, ErrNoTable)
+	}
+	s.o.Logger.Warn().Str("table", name).Str("by", who).Msgf("stick table %s cleared by %s", name, who)
+	return nil
 }

@@ -61,8 +61,9 @@ func TestParse(t *testing.T) {
 
 // fakeSource is a stats.Source over a fake proxy.
 type fakeProxy struct {
-	srv map[string]*health.Server
-	hb  *health.Backend
+	srv     map[string]*health.Server
+	hb      *health.Backend
+	cleared []string
 }
 
 func newFakeProxy() *fakeProxy {
@@ -82,6 +83,22 @@ func (p *fakeProxy) Snapshot() lb.Snapshot {
 }
 
 func (p *fakeProxy) Server(b, s string) *health.Server { return p.srv[b+"/"+s] }
+
+// The fake proxy has one stick table, of backend "app".
+func (p *fakeProxy) ShowTable(dst []byte, name string) ([]byte, bool) {
+	switch name {
+	case "":
+		return append(dst, "# table: app, type: ip, size:100, used:1\n"...), true
+	case "app":
+		return append(dst, "# table: app, type: ip, size:100, used:1\n0x1: key=127.0.0.2 use=0 exp=1000 server_id=1 server_key=s1\n"...), true
+	}
+	return dst, false
+}
+
+func (p *fakeProxy) ClearTable(name string) bool {
+	p.cleared = append(p.cleared, name)
+	return name == "app"
+}
 
 type fakeVRRP struct{ master bool }
 
@@ -152,7 +169,12 @@ func TestCommands(t *testing.T) {
 		{"set severity-output number;show servers state app\n", "\n1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight…"},
 		{"set severity-output number;foo\n", "\n[3]: Unknown command: 'foo'. Type 'help' for the list of commands.\n\n"},
 		{"set severity-output string;set server app/s2 weight 999\n", "\n[err]: Absolute weight can only be between 0 and 256 inclusive.\n\n"},
-		{"show table\n", "show table is not supported yet (stick tables come with another issue).\n\n"},
+		{"show table\n", "# table: app, type: ip, size:100, used:1\n\n"},
+		{"show table app\n", "# table: app, type: ip, size:100, used:1\n0x1: key=127.0.0.2 use=0 exp=1000 server_id=1 server_key=s1\n\n"},
+		{"show table nope\n", "No such table: nope.\n\n"},
+		{"clear table app\n", "\n"},
+		{"clear table nope\n", "No such table: nope.\n\n"},
+		{"clear table\n", "usage: clear table <name>\n\n"},
 		{"reload\n", "reload is not supported yet: restart tandem to apply a new configuration.\n\n"},
 		{"show info\n", "Name: tandem\nVersion: 1.0\n…"},
 		{"show stat\n", "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,…"},

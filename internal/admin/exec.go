@@ -21,6 +21,8 @@ type Source interface {
 	SetServerWeight(backend, server string, w int, who string) error
 	ServerWeight(backend, server string) (cur, initial int, err error)
 	Failover(instance, who string) error
+	ShowTable(name string) ([]byte, error)
+	ClearTable(name, who string) error
 }
 
 // Severity of an answer, syslog numbering as HAProxy's
@@ -68,7 +70,8 @@ var helpText = []entry{
 	{"set server <bk>/<srv> weight <0-256>", "change a server's weight"},
 	{"get weight <bk>/<srv>", "report a server's current and initial weight"},
 	{"vrrp failover <instance>", "make this node's master step down (priority-0 advert)"},
-	{"show table", "not supported yet"},
+	{"show table [NAME]", "report the stick tables, or the entries of one"},
+	{"clear table NAME", "remove every entry of a stick table"},
 	{"reload", "not supported yet"},
 }
 
@@ -107,6 +110,14 @@ func exec(src Source, cmd Command, s *session) answer {
 		return answer{}
 	case "show":
 		return execShow(src, cmd)
+	case "clear":
+		if arg(1) != "table" || len(cmd) != 3 {
+			return fail("usage: clear table <name>")
+		}
+		if err := src.ClearTable(arg(2), s.who); err != nil {
+			return fail("No such table: %s.", arg(2))
+		}
+		return answer{}
 	case "enable", "disable":
 		if arg(1) != "server" || len(cmd) != 3 {
 			return fail("usage: %s server <backend>/<server>", arg(0))
@@ -292,7 +303,18 @@ func execShow(src Source, cmd Command) answer {
 		}
 		return showVRRP(src.View())
 	case "table":
-		return fail("show table is not supported yet (stick tables come with another issue).")
+		if len(cmd) > 3 {
+			return fail("usage: show table [NAME]")
+		}
+		name := ""
+		if len(cmd) == 3 {
+			name = cmd[2]
+		}
+		out, err := src.ShowTable(name)
+		if err != nil {
+			return fail("No such table: %s.", name)
+		}
+		return output(strings.TrimSuffix(string(out), "\n"))
 	}
 	return fail("Unknown command: '%s'. Type 'help' for the list of commands.", truncate(cmd.String(), 80))
 }
