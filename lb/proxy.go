@@ -377,6 +377,7 @@ func (p *Proxy) unregister(s *session) {
 // maxconn new connections wait in the kernel's backlog, as HAProxy does.
 func (f *frontend) acceptLoop(ln *net.TCPListener) {
 	p := f.p
+	var bo acceptBackoff
 	for {
 		if p.sem != nil {
 			select {
@@ -399,15 +400,14 @@ func (f *frontend) acceptLoop(ln *net.TCPListener) {
 			if errors.Is(err, net.ErrClosed) || p.stopping.Load() {
 				return
 			}
-			// EMFILE and friends: back off a little instead of spinning.
-			p.log.Warn().Err(err).Str("frontend", f.name).Msg("accept failed")
-			select {
-			case <-time.After(10 * time.Millisecond):
-			case <-p.stop:
+			// EMFILE and friends: back off instead of spinning, log once
+			// a second (reload_accept.go).
+			if !f.acceptFailed(&bo, err) {
 				return
 			}
 			continue
 		}
+		bo.reset()
 		p.actconn.Add(1)
 		f.st.open()
 		p.conns.Add(1)

@@ -42,6 +42,8 @@ type reloadState struct {
 	running    atomic.Bool
 	acceptDone chan struct{} // closed by Run once its accept loops ended
 	drained    chan struct{} // closed by Run when it returns
+
+	acceptLog acceptLimiter // accept errors (reload_accept.go)
 }
 
 func (rl *reloadState) init() {
