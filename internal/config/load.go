@@ -403,7 +403,8 @@ func (l *loader) frontend(t *table, def defaults, globalMaxConn int) (lb.Fronten
 	}
 	fe.HTTPRequest = l.rules(t, "http_request", set, fe.Mode)
 	fe.AcceptProxy = t.boolean("accept_proxy", false)
-	t.unsupported("tls", "tcp_request", "http_response", "capture", "option", "log")
+	fe.TLS = l.frontendTLS(t)
+	t.unsupported("tcp_request", "http_response", "capture", "option", "log")
 	t.done()
 	return fe, true
 }
@@ -627,7 +628,8 @@ func (l *loader) server(t *table, be lb.BackendConfig, i int) (lb.ServerConfig, 
 	case v2:
 		srv.SendProxy = 2
 	}
-	t.unsupported("ssl", "observe", "error_limit", "on_error", "track")
+	srv.TLS = l.serverTLS(t)
+	t.unsupported("observe", "error_limit", "on_error", "track")
 	t.done()
 	return srv, err == nil
 }
