@@ -250,8 +250,16 @@ func (e *expr) countHdr(s Sample) int64 {
 
 // nextValue returns the value starting at pos in a header's comma-separated
 // list, with surrounding blanks trimmed, and where the next one starts.
-// Commas inside double-quoted strings do not separate.
 func nextValue(v []byte, pos int) ([]byte, int) {
+	s, e, next := NextValue(v, pos)
+	return v[s:e], next
+}
+
+// NextValue finds the element starting at pos in a comma-separated header
+// value: its bounds [s, e) with blanks trimmed, and where the next element
+// starts (past len(v) after the last one). Commas inside double-quoted
+// strings do not separate. The rules package edits values with it too.
+func NextValue(v []byte, pos int) (s, e, next int) {
 	i := pos
 	inQuote := false
 	for ; i < len(v); i++ {
@@ -272,18 +280,16 @@ func nextValue(v []byte, pos int) ([]byte, int) {
 		}
 	}
 	end := min(i, len(v))
-	return trimOWS(v[pos:end]), i + 1
+	s, e = pos, end
+	for s < e && (v[s] == ' ' || v[s] == '\t') {
+		s++
+	}
+	for e > s && (v[e-1] == ' ' || v[e-1] == '\t') {
+		e--
+	}
+	return s, e, i + 1
 }
 
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
 
 // matchURLParam tries the value of every occurrence of the parameter.
 func (e *expr) matchURLParam(q []byte) bool {

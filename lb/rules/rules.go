@@ -602,7 +602,7 @@ func (r *compiled) replaceValue(m Message) {
 		done := 0 // v[:done] is already in out
 		for pos := 0; pos <= len(v); {
 			var s, e int
-			s, e, pos = nextValue(v, pos)
+			s, e, pos = acl.NextValue(v, pos)
 			elem := v[s:e]
 			match := r.re.FindSubmatchIndex(elem)
 			if match == nil {

@@ -193,7 +193,7 @@ func lastHdrValue(m acl.Sample, name []byte) []byte {
 		}
 		for pos := 0; pos <= len(v); {
 			var s, e int
-			s, e, pos = nextValue(v, pos)
+			s, e, pos = acl.NextValue(v, pos)
 			last = v[s:e]
 		}
 		return last
@@ -214,38 +214,4 @@ func equalFold(a, lowered []byte) bool {
 		}
 	}
 	return true
-}
-
-// nextValue finds the element starting at pos in a comma-separated header
-// value: its trimmed bounds [s, e) and where the next element starts.
-// Commas inside double quotes do not separate.
-func nextValue(v []byte, pos int) (s, e, next int) {
-	i := pos
-	inQuote := false
-	for ; i < len(v); i++ {
-		c := v[i]
-		if inQuote {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inQuote = false
-			}
-			continue
-		}
-		if c == '"' {
-			inQuote = true
-		} else if c == ',' {
-			break
-		}
-	}
-	end := min(i, len(v))
-	s, e = pos, end
-	for s < e && (v[s] == ' ' || v[s] == '\t') {
-		s++
-	}
-	for e > s && (v[e-1] == ' ' || v[e-1] == '\t') {
-		e--
-	}
-	return s, e, i + 1
 }
