@@ -290,7 +290,6 @@ func NextValue(v []byte, pos int) (s, e, next int) {
 	return s, e, i + 1
 }
 
-
 // matchURLParam tries the value of every occurrence of the parameter.
 func (e *expr) matchURLParam(q []byte) bool {
 	for len(q) > 0 {
