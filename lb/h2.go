@@ -102,12 +102,15 @@ type h2Handler struct {
 }
 
 // streamConn is the engine's end of one stream: an in-memory connection
-// that reports the client connection's addresses.
+// that reports the client connection's addresses, and leads to it through
+// NetConn (a PROXY header read with accept_proxy is found that way).
 type streamConn struct {
 	net.Conn
 	local, remote net.Addr
+	client        net.Conn
 }
 
+func (c *streamConn) NetConn() net.Conn { return c.client }
 func (c *streamConn) LocalAddr() net.Addr  { return c.local }
 func (c *streamConn) RemoteAddr() net.Addr { return c.remote }
 func (c *streamConn) CloseWrite() error    { return nil }
@@ -122,7 +125,7 @@ func (h *h2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sessDone := make(chan struct{})
 	go func() {
 		defer close(sessDone)
-		h.f.serveHTTP(&streamConn{Conn: eng, local: h.conn.LocalAddr(), remote: h.conn.RemoteAddr()}, h.sec)
+		h.f.serveHTTP(&streamConn{Conn: eng, local: h.conn.LocalAddr(), remote: h.conn.RemoteAddr(), client: h.conn}, h.sec)
 	}()
 	// A reset stream or a closed connection aborts the session.
 	stop := context.AfterFunc(r.Context(), func() { _ = cli.Close() })
