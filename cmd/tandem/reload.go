@@ -140,6 +140,9 @@ func runApp(ctx context.Context, file string, cfg *config.Config, lg *logging) e
 	}
 	a.proxy.Store(proxy)
 	a.startGeneration(proxy, nil, true)
+	// VRRP starts once the frontends it may track accept, so that an
+	// instance does not begin with a spurious FAULT.
+	a.waitFrontends(cfg.Proxy, time.Second)
 	if err := a.startVRRP(cfg.VRRP, true); err != nil {
 		return fail("cannot start VRRP", err)
 	}
@@ -187,6 +190,30 @@ func runApp(ctx context.Context, file string, cfg *config.Config, lg *logging) e
 		case <-hup:
 			_ = a.reload("SIGHUP")
 		}
+	}
+}
+
+// waitFrontends waits until every frontend of cfg reports accepting (Run
+// sets it), or timeout.
+func (a *app) waitFrontends(cfg lb.Config, timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for _, fc := range cfg.Frontends {
+		sig := a.current().FrontendSignal(fc.Name)
+		if sig == nil {
+			continue
+		}
+		ch, cancel := sig.Subscribe()
+		for !sig.Healthy() {
+			select {
+			case <-ch:
+				continue
+			case <-t.C:
+				cancel()
+				return
+			}
+		}
+		cancel()
 	}
 }
 
