@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/netip"
@@ -735,17 +736,18 @@ func (n *Node) SetRuntime(rt Runtime) {
 }
 
 // SetDigest replaces this node's configuration digest (after a reload).
-// The peer learns it from a hello, so the current link is closed and made
-// again, with a full resync.
+// The peer learns it from a hello, so when it changed the current link is
+// closed and made again, with a full resync.
 func (n *Node) SetDigest(d Digest) {
 	if d == nil {
 		d = Digest{}
 	}
 	n.mu.Lock()
+	same := maps.Equal(n.cfg.Digest, d)
 	n.cfg.Digest = d
 	s := n.sess
 	n.mu.Unlock()
-	if s != nil {
+	if s != nil && !same {
 		s.close()
 	}
 }

@@ -2,52 +2,48 @@ package main
 
 import (
 	"context"
-	"sync/atomic"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 
+	"github.com/tandemlb/tandem/health"
 	"github.com/tandemlb/tandem/internal/config"
 	"github.com/tandemlb/tandem/lb"
 	"github.com/tandemlb/tandem/lb/stick"
 	"github.com/tandemlb/tandem/peers"
-	"github.com/tandemlb/tandem/vrrp"
 )
 
-// stickEvents carries the proxy's stick-table events (lb.Options.StickEvents,
-// fixed when the proxy is built) to the peers node, which starts after the
-// proxy. Until attach, and without [peers], events are dropped: the full
-// resync that opens every peer session carries the tables anyway.
+// peerLink is the [peers] link of a running tandem: the node, and the
+// route from every proxy generation's stick tables to it. A nil *peerLink
+// (no [peers] section) does nothing, so callers need no checks.
 //
-//	events := &stickEvents{}
-//	proxy, err := lb.New(cfg.Proxy, lb.Options{..., StickEvents: events.send})
-//	...
-//	node, err := startPeers(gctx, g, cfg, proxy, router, log)
-//	events.attach(node)
-type stickEvents struct{ node atomic.Pointer[peers.Node] }
+// Wiring in the app (reload.go), in this order:
+//
+//	link, err := newPeerLink(cfg, proxyView{a}.Server, log) // before lb.New: opens the listener
+//	proxy, err := lb.New(cfg.Proxy, lb.Options{..., StickEvents: link.stickEvents()})
+//	link.follow(proxy, cfg)
+//	a.bg.Go(func() { _ = link.run(a.bgCtx) })
+//	stats.SourceOptions{..., OnServerChange: link.publish} // admin socket, stats page
+//
+// `show peers` reads link.node.Snapshot().
+// and on reload: lb.New(..., StickEvents: link.stickEvents()), then after
+// the switch link.follow(next, cfg).
+type peerLink struct {
+	node *peers.Node
+}
 
-func (e *stickEvents) send(backend string, ev stick.Event) { e.node.Load().TableEvent(backend, ev) }
-
-func (e *stickEvents) attach(n *peers.Node) { e.node.Store(n) }
-
-// startPeers opens the [peers] listener (so a bind error stops the start)
-// and runs the link to the other node in g: the proxy's stick tables are
-// replicated and the peer's server states applied through proxy.Server.
-// It returns nil with nothing started without a [peers] section. The admin
-// socket and stats page publish operators' changes with
-// node.PublishServerState; `show peers` reads node.Snapshot.
-func startPeers(ctx context.Context, g *errgroup.Group, cfg *config.Config, proxy *lb.Proxy, _ *vrrp.Router, log zerolog.Logger) (*peers.Node, error) {
-	if cfg.Peers == nil {
+// newPeerLink builds the node of cfg's [peers] and opens its listener, so
+// that a bind error stops the start; nil without [peers]. servers finds a
+// server in the current proxy generation; the peer's operator changes are
+// applied through it.
+func newPeerLink(cfg *config.Config, servers func(backend, server string) *health.Server, log zerolog.Logger) (*peerLink, error) {
+	p := cfg.Peers
+	if p == nil {
 		return nil, nil
 	}
-	opts := peers.Options{Logger: log, Tables: map[string]peers.Table{}}
-	if proxy != nil {
-		for name, t := range proxy.StickTables() {
-			opts.Tables[name] = t
-		}
-		opts.Runtime = peers.ServerFunc(proxy.Server)
+	opts := peers.Options{Logger: log}
+	if servers != nil {
+		opts.Runtime = peers.ServerFunc(servers)
 	}
-	p := cfg.Peers
 	node, err := peers.New(peers.Config{
 		Local:    p.Local,
 		Bind:     p.Bind,
@@ -65,6 +61,47 @@ func startPeers(ctx context.Context, g *errgroup.Group, cfg *config.Config, prox
 	if p.Secret == "" {
 		log.Warn().Msg("peers: no secret: the link is not authenticated; set [peers] secret")
 	}
-	g.Go(func() error { return node.Run(ctx) })
-	return node, nil
+	return &peerLink{node: node}, nil
+}
+
+// stickEvents is the hook for lb.Options.StickEvents; nil without [peers].
+func (l *peerLink) stickEvents() func(string, stick.Event) {
+	if l == nil {
+		return nil
+	}
+	return l.node.TableEvent
+}
+
+// follow points the link at a proxy generation and its configuration: its
+// stick tables are sent whole to the peer, and a changed configuration is
+// announced again (the drift check runs on the new digest).
+func (l *peerLink) follow(p *lb.Proxy, cfg *config.Config) {
+	if l == nil {
+		return
+	}
+	tables := map[string]peers.Table{}
+	if p != nil {
+		for name, t := range p.StickTables() {
+			tables[name] = t
+		}
+	}
+	l.node.SetTables(tables)
+	l.node.SetDigest(peers.ConfigDigest(cfg))
+}
+
+// run runs the link until ctx ends.
+func (l *peerLink) run(ctx context.Context) error {
+	if l == nil {
+		return nil
+	}
+	return l.node.Run(ctx)
+}
+
+// publish tells the peer an operator's change (stats.SourceOptions
+// OnServerChange; the admin socket's `--local` commands skip it).
+func (l *peerLink) publish(backend, server string, admin health.AdminState, weight int) {
+	if l == nil {
+		return
+	}
+	l.node.PublishServerState(backend, server, admin, weight)
 }
