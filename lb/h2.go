@@ -74,6 +74,10 @@ func (w zlogWriter) Write(b []byte) (int, error) {
 // stops, the connection gets a GOAWAY and ends once its streams are done.
 func (h *h2Front) serve(c *tls.Conn, sec *connSec) {
 	p := h.f.p
+	// Registered so that hard-stop-after can close it.
+	reg := &session{conn: c}
+	p.register(reg)
+	defer p.unregister(reg)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
