@@ -114,7 +114,7 @@ type streamConn struct {
 	client        net.Conn
 }
 
-func (c *streamConn) NetConn() net.Conn { return c.client }
+func (c *streamConn) NetConn() net.Conn    { return c.client }
 func (c *streamConn) LocalAddr() net.Addr  { return c.local }
 func (c *streamConn) RemoteAddr() net.Addr { return c.remote }
 func (c *streamConn) CloseWrite() error    { return nil }
