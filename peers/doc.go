@@ -76,7 +76,8 @@
 // bounded (MaxPending): when it overflows it is dropped and the next flush
 // sends a full resync instead; without a link nothing is queued at all
 // (the resync at the next connection covers it), so a missing peer costs
-// no memory. Expired, evicted and deleted entries are not sent: each node
+// no memory. Queuing a change costs a lock and a map store (about 60 ns,
+// no allocation: BenchmarkTableEvent). Expired, evicted and deleted entries are not sent: each node
 // expires and evicts on its own, and `clear table` is local, as in
 // HAProxy. Received entries go through Table.Learn, which does not raise
 // the table's event, so they are never sent back.
