@@ -242,6 +242,7 @@ func (n *Node) Run(ctx context.Context) error {
 }
 
 func (n *Node) acceptLoop(ctx context.Context, wg *sync.WaitGroup) {
+	handshakes := make(chan struct{}, 4)
 	for {
 		c, err := n.ln.Accept()
 		if err != nil {
@@ -258,10 +259,19 @@ func (n *Node) acceptLoop(ctx context.Context, wg *sync.WaitGroup) {
 			}
 			continue
 		}
+		// Only the peer has business here: a few handshakes at a time are
+		// plenty, and a flood of connections costs no more than that.
+		select {
+		case handshakes <- struct{}{}:
+		default:
+			c.Close()
+			continue
+		}
 		wg.Go(func() {
 			stop := context.AfterFunc(ctx, func() { c.Close() })
 			defer stop()
 			s, first, err := n.accept(c)
+			<-handshakes
 			if err != nil {
 				c.Close()
 				n.log.Debug().Err(err).Str("from", c.RemoteAddr().String()).Msg("peers: refused a connection")
