@@ -168,8 +168,9 @@ func (c *Checker) loop(ctx context.Context, t *target, first time.Duration) {
 	s := t.srv
 	due := c.clock.Now().Add(first)
 	for {
-		if s.Admin() == Maint {
-			// Checks are paused in maintenance.
+		if s.Admin() == Maint || s.checksOff.Load() {
+			// Checks are paused in maintenance and while stopped at
+			// runtime (SetChecks).
 			select {
 			case <-ctx.Done():
 				return
@@ -198,7 +199,7 @@ func (c *Checker) loop(ctx context.Context, t *target, first time.Duration) {
 				continue
 			case <-tm.C():
 			}
-			if s.Admin() == Maint {
+			if s.Admin() == Maint || s.checksOff.Load() {
 				continue
 			}
 		}

@@ -5,7 +5,8 @@
 //
 // The pieces: a Server per configured server (atomic state: Usable,
 // UsableForPersistence, EffectiveWeight with the slowstart ramp; SetAdmin,
-// SetWeight, Snapshot for stats; ReportTraffic for observe layer4/layer7);
+// SetWeight, Snapshot for stats; ReportTraffic for observe layer4/layer7;
+// SetChecks for HAProxy's `enable health` / `disable health`);
 // a Backend per backend, counting available servers as HAProxy's srv_act
 // and srv_bck and publishing the track.Signal "backend:NAME" that VRRP
 // tracks; a Checker that runs one goroutine per checked server, each check
@@ -19,7 +20,10 @@
 // intervals run start to start. Where tandem differs, on purpose: the
 // default HTTP check method is GET (HAProxy's is OPTIONS), requests carry
 // "Connection: close", and the default Host of an HTTP/1.1 check is the
-// checked address.
+// checked address. Stopping a server's checks at runtime (SetChecks) also
+// stops counting its observed traffic, so its state stays frozen: HAProxy
+// still counts it, which can take a server down with no check left to
+// bring it back.
 //
 // It owns no sockets of the forwarding path and must never block it: a
 // slow, hanging or hostile target only fails its own check. It does not

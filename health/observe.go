@@ -15,11 +15,20 @@ const (
 	TrafficHTTPOK
 	// TrafficHTTPStatus: a 5xx response other than 501 and 505.
 	TrafficHTTPStatus
-	// TrafficHTTPInvalid: an unparsable response.
+	// TrafficHTTPInvalid: a response tandem refuses after its head parsed
+	// (HAProxy's "Invalid http response").
 	TrafficHTTPInvalid
-	// TrafficHTTPReadError: read error, read timeout, or the server closed
-	// before answering.
+	// TrafficHTTPReadError: a read error before the response head was
+	// complete.
 	TrafficHTTPReadError
+	// TrafficHTTPReadTimeout: no complete response head within the server
+	// timeout.
+	TrafficHTTPReadTimeout
+	// TrafficHTTPBrokenPipe: the server closed before the response head
+	// was complete.
+	TrafficHTTPBrokenPipe
+	// TrafficHTTPInvalidHead: a response head that does not parse.
+	TrafficHTTPInvalidHead
 )
 
 // For each result, what layer4 and layer7 observing make of it: 0 ignore,
@@ -28,12 +37,15 @@ var analyze = [...]struct {
 	desc string
 	lr   [2]uint8
 }{
-	TrafficL4OK:          {"L4 successful connection", [2]uint8{2, 0}},
-	TrafficL4Err:         {"L4 unsuccessful connection", [2]uint8{1, 1}},
-	TrafficHTTPOK:        {"Correct http response", [2]uint8{0, 2}},
-	TrafficHTTPStatus:    {"Wrong http response", [2]uint8{0, 1}},
-	TrafficHTTPInvalid:   {"Invalid http response", [2]uint8{0, 1}},
-	TrafficHTTPReadError: {"Read error (http)", [2]uint8{0, 1}},
+	TrafficL4OK:            {"L4 successful connection", [2]uint8{2, 0}},
+	TrafficL4Err:           {"L4 unsuccessful connection", [2]uint8{1, 1}},
+	TrafficHTTPOK:          {"Correct http response", [2]uint8{0, 2}},
+	TrafficHTTPStatus:      {"Wrong http response", [2]uint8{0, 1}},
+	TrafficHTTPInvalid:     {"Invalid http response", [2]uint8{0, 1}},
+	TrafficHTTPReadError:   {"Read error (http)", [2]uint8{0, 1}},
+	TrafficHTTPReadTimeout: {"Read timeout (http)", [2]uint8{0, 1}},
+	TrafficHTTPBrokenPipe:  {"Close from server (http)", [2]uint8{0, 1}},
+	TrafficHTTPInvalidHead: {"Invalid http response (headers)", [2]uint8{0, 1}},
 }
 
 const (
@@ -87,7 +99,9 @@ func (s *Server) setHanaHook(h func(Result, transition)) {
 // marked down. A no-op when the server does not observe.
 func (s *Server) ReportTraffic(r TrafficResult) {
 	mode := s.observe.Load()
-	if mode == observeNone || int(r) >= len(analyze) {
+	if mode == observeNone || int(r) >= len(analyze) || s.checksOff.Load() {
+		// Not observing, or checks stopped at runtime: the state stays
+		// frozen, since no check would ever bring the server back.
 		return
 	}
 	switch analyze[r].lr[mode-1] {
@@ -116,6 +130,10 @@ func (s *Server) ReportTraffic(r TrafficResult) {
 	var tr transition
 	act := s.onError.Load()
 	s.mu.Lock()
+	if s.checksOff.Load() {
+		s.mu.Unlock()
+		return
+	}
 	s.hanaFail++
 	switch act {
 	case onErrSuddenDeath:

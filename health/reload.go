@@ -6,7 +6,8 @@ import "time"
 // lb decides from the old and new configurations.
 type Inherit struct {
 	// Health: the operational state and check history (health counter,
-	// last check, UP/DOWN counters, downtime, slowstart ramp). Only for the
+	// last check, UP/DOWN counters, downtime, slowstart ramp, checks
+	// stopped with SetChecks). Only for the
 	// same server at the same address with the same kind of check.
 	Health bool
 	// Admin: the admin state set at runtime (drain, maint). Not when the
@@ -53,6 +54,9 @@ func (s *Server) Inherit(old *Server, what Inherit) {
 		s.chkDown, s.chkFail, s.hanaFail = oChkDown, oChkFail, oHana
 		s.rampStart.Store(old.rampStart.Load())
 		s.consecErr.Store(old.consecErr.Load())
+		// Checks stopped at runtime stay stopped, as HAProxy's
+		// server-state file keeps them across a reload.
+		s.checksOff.Store(old.checksOff.Load())
 	} else if s.lastChange.IsZero() {
 		s.lastChange = oLastChange
 	}

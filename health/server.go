@@ -33,6 +33,7 @@ type Server struct {
 	rampStart atomic.Int64 // UnixNano when the slowstart ramp began; 0: none
 	checkNow  atomic.Bool  // left Maint: the Checker checks at once
 	fastNow   atomic.Bool  // observed errors: check within fastinter
+	checksOff atomic.Bool  // SetChecks(false): checks stopped, state frozen
 
 	observe   atomic.Uint32 // observe mode; observeNone when not observing
 	onError   atomic.Uint32
@@ -237,6 +238,13 @@ func (s *Server) setAdminHook(h func(adminChange)) {
 // are paused there).
 func (s *Server) record(r Result, now time.Time) transition {
 	s.mu.Lock()
+	if s.checksOff.Load() {
+		// Checks stopped at runtime: even the result of a check that was
+		// in flight is ignored, as HAProxy's `disable health` says.
+		from := s.Op()
+		s.mu.Unlock()
+		return transition{from: from, to: from}
+	}
 	s.last = r
 	s.lastCheck = now
 	from := s.Op()
@@ -343,9 +351,12 @@ type ServerSnapshot struct {
 	Name    string // "backend/server"
 	Backup  bool
 	Checked bool
-	Op      OpState
-	Admin   AdminState
-	Weight  int // runtime weight, without slowstart
+	// ChecksDisabled: checked, but the checks were stopped at runtime
+	// (SetChecks(false), HAProxy's `disable health`).
+	ChecksDisabled bool
+	Op             OpState
+	Admin          AdminState
+	Weight         int // runtime weight, without slowstart
 	// Health, Rise, Fall: the health counter (stats check_health,
 	// check_rise, check_fall).
 	Health, Rise, Fall int
@@ -376,26 +387,27 @@ func (s *Server) Snapshot() ServerSnapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return ServerSnapshot{
-		Name:          s.name,
-		Backup:        s.backup,
-		Checked:       s.checked,
-		Op:            s.Op(),
-		Admin:         s.Admin(),
-		Weight:        s.Weight(),
-		Health:        s.health,
-		Rise:          s.rise,
-		Fall:          s.fall,
-		CheckStatus:   s.last.Status,
-		CheckCode:     s.last.Code,
-		CheckInfo:     s.last.Info,
-		CheckDuration: s.last.Duration,
-		LastCheck:     s.lastCheck,
-		LastChange:    s.lastChange,
-		Downtime:      s.downtime,
-		DownSince:     s.downSince,
-		ChkDown:       s.chkDown,
-		ChkFail:       s.chkFail,
-		HanaFail:      s.hanaFail,
+		Name:           s.name,
+		Backup:         s.backup,
+		Checked:        s.checked,
+		ChecksDisabled: s.checked && s.checksOff.Load(),
+		Op:             s.Op(),
+		Admin:          s.Admin(),
+		Weight:         s.Weight(),
+		Health:         s.health,
+		Rise:           s.rise,
+		Fall:           s.fall,
+		CheckStatus:    s.last.Status,
+		CheckCode:      s.last.Code,
+		CheckInfo:      s.last.Info,
+		CheckDuration:  s.last.Duration,
+		LastCheck:      s.lastCheck,
+		LastChange:     s.lastChange,
+		Downtime:       s.downtime,
+		DownSince:      s.downSince,
+		ChkDown:        s.chkDown,
+		ChkFail:        s.chkFail,
+		HanaFail:       s.hanaFail,
 	}
 }
 
@@ -407,15 +419,25 @@ func (s ServerSnapshot) DowntimeAt(now time.Time) time.Duration {
 	return s.Downtime + now.Sub(s.DownSince)
 }
 
+// CheckEnabled reports whether the server's active checks run (checked
+// and not stopped at runtime): HAProxy fills the check columns of its
+// stats only then.
+func (s ServerSnapshot) CheckEnabled() bool { return s.Checked && !s.ChecksDisabled }
+
 // StatusText is the stats page's status column, as HAProxy writes it:
 // "UP", "UP 1/3" (going down), "DOWN", "DOWN 1/2" (going up), "MAINT",
-// "DRAIN", "no check".
+// "DRAIN", "no check" (also for an up server whose checks were stopped;
+// a down one stays "DOWN").
 func (s ServerSnapshot) StatusText() string {
 	switch {
 	case s.Admin == Maint:
 		return "MAINT"
 	case s.Admin == Drain && s.Op.IsUp():
 		return "DRAIN"
+	case s.ChecksDisabled && s.Op.IsUp():
+		return "no check"
+	case s.ChecksDisabled:
+		return "DOWN"
 	}
 	switch s.Op {
 	case Up:
