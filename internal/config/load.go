@@ -629,9 +629,54 @@ func (l *loader) server(t *table, be lb.BackendConfig, i int) (lb.ServerConfig, 
 		srv.SendProxy = 2
 	}
 	srv.TLS = l.serverTLS(t)
-	t.unsupported("observe", "error_limit", "on_error", "track")
+	l.observe(t, &srv)
+	t.unsupported("track")
 	t.done()
 	return srv, err == nil
+}
+
+// observe reads a server's observe, error_limit and on_error (HAProxy's
+// server options) into its check configuration: live traffic counts as
+// checks do, so HAProxy accepts them only on a checked server.
+func (l *loader) observe(t *table, srv *lb.ServerConfig) {
+	mode := t.str("observe", "")
+	limit := t.integer("error_limit", 0, 1, 1<<20)
+	onErr := t.str("on_error", "")
+	switch mode {
+	case "", "layer4", "layer7":
+	default:
+		t.errorf("observe", "unknown mode %q (use \"layer4\" or \"layer7\")", mode)
+		mode = ""
+	}
+	switch onErr {
+	case "", "fastinter", "fail-check", "sudden-death", "mark-down":
+	default:
+		t.errorf("on_error", "unknown action %q (use \"fastinter\", \"fail-check\", \"sudden-death\" or \"mark-down\")", onErr)
+		onErr = ""
+	}
+	if t.has("observe") && !srv.Check {
+		t.errorf("observe", "needs check = true: only a checked server can be observed")
+		return
+	}
+	if mode == "" {
+		for _, k := range []string{"error_limit", "on_error"} {
+			if t.has(k) && !t.has("observe") {
+				msg := k + ": has no effect without observe"
+				if t.name != "" {
+					msg = t.name + ": " + msg
+				}
+				t.d.warnf(t.keyPath(k), "%s", msg)
+			}
+		}
+		return
+	}
+	if srv.CheckConfig == nil {
+		return
+	}
+	// A copy: the server's check may still be the backend's.
+	c := *srv.CheckConfig
+	c.Observe, c.ErrorLimit, c.OnError = mode, limit, onErr
+	srv.CheckConfig = &c
 }
 
 // check reads a check table, starting from def (backend or defaults values).
