@@ -17,8 +17,11 @@ import (
 )
 
 // session is one client connection in HTTP mode: one goroutine handles its
-// requests in turn. Everything a request needs is here and reused, so the
-// steady state allocates nothing.
+// requests in turn. Everything a request needs is in its work, taken from a
+// pool when a request arrives and given back while the connection waits for
+// the next one, so that an idle keep-alive connection holds only this
+// struct and a small goroutine stack (see idle.go), and the steady state
+// allocates nothing.
 type session struct {
 	p       *Proxy
 	fe      *frontend
@@ -28,11 +31,22 @@ type session struct {
 	dstPort int
 	accept  time.Time
 
-	buf    []byte // client side: request heads and bodies
-	r, w   int    // buf[r:w] is read but not yet consumed
+	buf  []byte // client side: request heads and bodies; nil while idle
+	r, w int    // buf[r:w] is read but not yet consumed
+	bufp *[]byte
+
+	idle atomic.Bool             // waiting for a new request
+	srv  atomic.Pointer[srvConn] // server connection in use, for hard stop
+	sec  *connSec                // TLS state; nil for plain connections
+	iw   idleReader              // waits for a request without a buffer
+
+	*work // nil while waiting for a request
+}
+
+// work is the state of the request being handled and its reused buffers.
+type work struct {
 	rbuf   []byte // server side: response heads and bodies
 	rr, rw int
-	bufp   *[]byte
 	rbufp  *[]byte
 
 	out       []byte // rebuilt heads
@@ -54,10 +68,6 @@ type session struct {
 
 	wt    waiter
 	timer *time.Timer
-
-	idle atomic.Bool             // waiting for a new request
-	srv  atomic.Pointer[srvConn] // server connection in use, for hard stop
-	sec  *connSec                // TLS state; nil for plain connections
 
 	tx txn
 }
@@ -91,28 +101,24 @@ func (f *frontend) serveHTTP(c netConn, sec *connSec) {
 		conn:   c,
 		sec:    sec,
 		accept: p.now(),
-		out:    make([]byte, 0, 1024),
-		timer:  time.NewTimer(time.Hour),
 	}
-	s.timer.Stop()
-	s.msg.sec = sec
-	s.wt.ch = make(chan *server, 1)
 	s.client, s.local = f.connAddrs(c)
 	s.dstPort = int(s.local.Port())
-	s.bufp = p.bufs.Get().(*[]byte)
-	s.rbufp = p.bufs.Get().(*[]byte)
-	s.buf, s.rbuf = *s.bufp, *s.rbufp
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+		s.iw.init(tc)
+	}
 	p.register(s)
 	defer func() {
 		p.unregister(s)
 		_ = c.Close()
-		p.bufs.Put(s.bufp)
-		p.bufs.Put(s.rbufp)
+		s.releaseWork()
+		s.releaseBuf()
 	}()
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
-	}
 	for first := true; ; first = false {
+		if s.r == s.w && !s.awaitRequest(first) {
+			return
+		}
 		if !s.readHead(first) {
 			return
 		}
@@ -136,46 +142,6 @@ func (s *session) readHead(first bool) bool {
 		s.r = 0
 	}
 	start := s.accept
-	if s.w == 0 {
-		// Wait for the first byte: timeout_http_request counts from the
-		// accept for the first request, timeout_http_keep_alive between
-		// requests.
-		deadline := s.accept.Add(t.HTTPRequest)
-		if !first {
-			deadline = s.p.now().Add(t.HTTPKeepAlive)
-		}
-		// A connection waiting for its first request is not idle: when
-		// stopping (or retiring on reload) it still gets its answer, with
-		// Connection: close, as HAProxy does; idle keep-alive ones close.
-		s.idle.Store(!first)
-		if !first && s.p.stopping.Load() {
-			s.idle.Store(false)
-			return false
-		}
-		// An idle keep-alive connection holds only its request buffer; the
-		// response buffer goes back to the pool while it waits.
-		s.p.bufs.Put(s.rbufp)
-		s.rbufp, s.rbuf = nil, nil
-		_ = s.conn.SetReadDeadline(deadline)
-		n, err := s.conn.Read(s.buf)
-		s.idle.Store(false)
-		s.rbufp = s.p.bufs.Get().(*[]byte)
-		s.rbuf = *s.rbufp
-		if n == 0 {
-			// Nothing received. Between requests, or when the client left,
-			// close silently; a first request that never came is answered
-			// 408 and logged, as HAProxy does without http-ignore-probes.
-			if first && isTimeout(err) {
-				s.tx = txn{start: start, tq: -1, tw: -1, tc: -1, tr: -1, status: 408, term: [2]byte{'c', 'R'}}
-				s.reqLine = s.reqLine[:0]
-				s.fe.st.errReq.Add(1)
-				s.sendError(408, true)
-				s.finish()
-			}
-			return false
-		}
-		s.w = n
-	}
 	if !first {
 		start = s.p.now()
 		_ = s.conn.SetReadDeadline(start.Add(t.HTTPRequest))
