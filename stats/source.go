@@ -119,6 +119,9 @@ type SourceOptions struct {
 	Logger zerolog.Logger
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// OnServerChange is told the server's admin state and weight after an
+	// operator changed either (peer replication). nil: nobody.
+	OnServerChange func(backend, server string, admin health.AdminState, weight int)
 }
 
 // Source gathers what every stats view shows: the proxy's counters, the
@@ -280,6 +283,9 @@ func (s *Source) SetServerAdmin(backend, server string, a health.AdminState, who
 	}
 	old := srv.Admin()
 	srv.SetAdmin(a)
+	if s.o.OnServerChange != nil {
+		s.o.OnServerChange(backend, server, srv.Admin(), srv.Weight())
+	}
 	s.o.Logger.Info().Str("backend", backend).Str("server", server).Str("by", who).
 		Msgf("admin action: server %s/%s set to %s (was %s) by %s", backend, server, a, old, who)
 	return nil
@@ -294,6 +300,9 @@ func (s *Source) SetServerWeight(backend, server string, w int, who string) erro
 	old := srv.Weight()
 	if err := srv.SetWeight(w); err != nil {
 		return err
+	}
+	if s.o.OnServerChange != nil {
+		s.o.OnServerChange(backend, server, srv.Admin(), srv.Weight())
 	}
 	s.o.Logger.Info().Str("backend", backend).Str("server", server).Str("by", who).
 		Msgf("admin action: server %s/%s weight set to %d (was %d) by %s", backend, server, w, old, who)

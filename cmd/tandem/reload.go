@@ -65,6 +65,8 @@ type app struct {
 	bg       sync.WaitGroup
 
 	fatal chan error // a component that must run stopped on error
+
+	peers *peerLink // nil without [peers]
 }
 
 // checkerRun is one generation's health checker.
@@ -122,7 +124,13 @@ func runApp(ctx context.Context, file string, cfg *config.Config, lg *logging) e
 	a.vrrpCtx, a.vrrpCancel = context.WithCancel(context.Background())
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
 
-	proxy, err := lb.New(cfg.Proxy, lb.Options{Logger: log, TrafficLog: lg.traffic})
+	link, err := newPeerLink(cfg, proxyView{a}.Server, log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start the peers link")
+		return err
+	}
+	a.peers = link
+	proxy, err := lb.New(cfg.Proxy, lb.Options{Logger: log, TrafficLog: lg.traffic, StickEvents: link.stickEvents()})
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start the proxy")
 		return err
@@ -140,6 +148,8 @@ func runApp(ctx context.Context, file string, cfg *config.Config, lg *logging) e
 	}
 	a.proxy.Store(proxy)
 	a.startGeneration(proxy, nil, true)
+	a.peers.follow(proxy, cfg)
+	a.bg.Go(func() { _ = a.peers.run(a.bgCtx) })
 	// VRRP starts once the frontends it may track accept, so that an
 	// instance does not begin with a spurious FAULT.
 	a.waitFrontends(cfg.Proxy, time.Second)
@@ -305,7 +315,7 @@ func (a *app) reload(who string) error {
 	}
 
 	cur := a.current()
-	next, err := lb.New(cfg.Proxy, lb.Options{Logger: a.log, TrafficLog: a.traffic, Previous: cur})
+	next, err := lb.New(cfg.Proxy, lb.Options{Logger: a.log, TrafficLog: a.traffic, Previous: cur, StickEvents: a.peers.stickEvents()})
 	if err != nil {
 		a.log.Warn().Err(err).Msg("reload failed: the running configuration is unchanged")
 		return fmt.Errorf("reload %s: build the proxy: %w", a.file, err)
@@ -329,6 +339,7 @@ func (a *app) reload(who string) error {
 	a.gen++
 	a.startGeneration(next, cur, false)
 	a.cfg = cfg
+	a.peers.follow(next, cfg)
 	a.follow()
 	a.applyVRRP(plan)
 
@@ -685,7 +696,8 @@ func (a *app) statsSource() *stats.Source {
 			MaxConn: a.cfg.Global.MaxConn,
 			Node:    node,
 		},
-		Logger: a.log,
+		Logger:         a.log,
+		OnServerChange: a.peers.publish,
 	}
 	if len(a.cfg.VRRP) > 0 {
 		o.VRRP = vrrpView{a}
