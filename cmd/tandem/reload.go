@@ -234,7 +234,7 @@ func (a *app) current() *lb.Proxy { return a.proxy.Load() }
 // when set, is retired in between: the checker must be built before the
 // hand-over (health.Server.Inherit).
 func (a *app) startGeneration(p *lb.Proxy, prev *lb.Proxy, first bool) {
-	checker := health.NewChecker(p.HealthTargets(), health.Options{Logger: a.log, Traffic: p.HealthTraffic})
+	checker := health.NewChecker(p.HealthTargets(), health.Options{Logger: a.log, Traffic: p.HealthTraffic, Dialer: p.HealthDialer(nil)})
 	if prev != nil {
 		prev.Retire(p)
 		a.proxy.Store(p)
