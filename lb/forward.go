@@ -26,6 +26,7 @@ func (e errFraming) Error() string { return "body framing: " + e.err.Error() }
 func dialServer(srv *server, timeout time.Duration, src, dst netip.AddrPort) (netConn, error) {
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.Dial("tcp", srv.addr.String())
+	srv.observeConnect(err)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s/%s %s: %w", srv.be.name, srv.name, srv.addr, err)
 	}
@@ -202,6 +203,7 @@ func (s *session) exchange(be *backend, sc *srvConn, canReplay bool, bodyKind ht
 				be.st.errResp.Add(1)
 				_ = sc.c.Close()
 				tx.close = true
+				tx.srv.observeHeadError(rerr)
 				if isTimeout(rerr) {
 					tx.term = [2]byte{'s', 'H'}
 					return s.serverError(504)
@@ -218,6 +220,7 @@ func (s *session) exchange(be *backend, sc *srvConn, canReplay bool, bodyKind ht
 			_ = sc.c.Close()
 			tx.close = true
 			tx.term = [2]byte{'P', 'H'}
+			tx.srv.observeInvalidHead()
 			s.p.log.Debug().Err(err).Str("server", be.name+"/"+tx.srv.name).Msg("invalid response")
 			return s.serverError(502)
 		}
@@ -243,6 +246,7 @@ func (s *session) exchange(be *backend, sc *srvConn, canReplay bool, bodyKind ht
 	}
 	tx.tr = s.p.now().Sub(trStart)
 	tx.status = s.resp.Status
+	tx.srv.observeStatus(tx.status)
 	stickStore(be, tx.srv, &s.stk)
 
 	if bodyc != nil {
