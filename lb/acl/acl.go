@@ -20,6 +20,9 @@ type Sample interface {
 	DstPort() int    // frontend port the connection arrived on
 	SSL() bool       // connection arrived over TLS (ssl_fc)
 	SNI() []byte     // ssl_fc_sni, nil if none
+	// SSLProtocol is ssl_fc_protocol: the negotiated version as HAProxy
+	// names it ("TLSv1.2", "TLSv1.3"), nil when the connection is plain.
+	SSLProtocol() []byte
 }
 
 // acl is a named ACL: its definitions are OR-ed.
@@ -189,6 +192,9 @@ func (e *expr) match(s Sample) bool {
 		return q != nil && e.matchStr(q)
 	case fkSNI:
 		v := s.SNI()
+		return v != nil && e.matchStr(v)
+	case fkSSLProtocol:
+		v := s.SSLProtocol()
 		return v != nil && e.matchStr(v)
 	case fkURLParam:
 		return e.matchURLParam(s.Query())

@@ -9,6 +9,7 @@ import (
 // benchmarks measure the matcher, not the fake.
 type fake struct {
 	method, path, query, url, sni []byte
+	protocol                      []byte // ssl_fc_protocol
 	hdrs                          [][2][]byte
 	src                           netip.Addr
 	port                          int
@@ -44,6 +45,7 @@ func (f *fake) from(a string) *fake { f.src = netip.MustParseAddr(a); return f }
 func (f *fake) to(port int) *fake   { f.port = port; return f }
 func (f *fake) tls(sni string) *fake {
 	f.ssl = true
+	f.protocol = []byte("TLSv1.3")
 	if sni != "" {
 		f.sni = []byte(sni)
 	}
@@ -62,3 +64,9 @@ func (f *fake) Src() netip.Addr { return f.src }
 func (f *fake) DstPort() int    { return f.port }
 func (f *fake) SSL() bool       { return f.ssl }
 func (f *fake) SNI() []byte     { return f.sni }
+func (f *fake) SSLProtocol() []byte {
+	return f.protocol
+}
+
+// proto sets the negotiated TLS version ssl_fc_protocol reads.
+func (f *fake) proto(v string) *fake { f.protocol = []byte(v); return f }

@@ -46,6 +46,7 @@ const (
 	fkDstPort
 	fkSSLFC
 	fkSNI
+	fkSSLProtocol
 )
 
 type argSpec uint8
@@ -66,24 +67,25 @@ type fetchDef struct {
 // baseFetches are the sample fetches tandem implements, by every name
 // HAProxy accepts for them.
 var baseFetches = map[string]fetchDef{
-	"always_true":    {"always_true", fkTrue, tBool, argNone},
-	"always_false":   {"always_false", fkFalse, tBool, argNone},
-	"req.proto_http": {"req.proto_http", fkProtoHTTP, tBool, argNone},
-	"req_proto_http": {"req.proto_http", fkProtoHTTP, tBool, argNone},
-	"path":           {"path", fkPath, tStr, argNone},
-	"url":            {"url", fkURL, tStr, argNone},
-	"query":          {"query", fkQuery, tStr, argNone},
-	"url_param":      {"url_param", fkURLParam, tStr, argRequired},
-	"urlp":           {"url_param", fkURLParam, tStr, argRequired},
-	"hdr":            {"hdr", fkHdr, tStr, argOptional},
-	"req.hdr":        {"hdr", fkHdr, tStr, argOptional},
-	"hdr_cnt":        {"hdr_cnt", fkHdrCnt, tInt, argOptional},
-	"req.hdr_cnt":    {"hdr_cnt", fkHdrCnt, tInt, argOptional},
-	"method":         {"method", fkMethod, tStr, argNone},
-	"src":            {"src", fkSrc, tIP, argNone},
-	"dst_port":       {"dst_port", fkDstPort, tInt, argNone},
-	"ssl_fc":         {"ssl_fc", fkSSLFC, tBool, argNone},
-	"ssl_fc_sni":     {"ssl_fc_sni", fkSNI, tStr, argNone},
+	"always_true":     {"always_true", fkTrue, tBool, argNone},
+	"always_false":    {"always_false", fkFalse, tBool, argNone},
+	"req.proto_http":  {"req.proto_http", fkProtoHTTP, tBool, argNone},
+	"req_proto_http":  {"req.proto_http", fkProtoHTTP, tBool, argNone},
+	"path":            {"path", fkPath, tStr, argNone},
+	"url":             {"url", fkURL, tStr, argNone},
+	"query":           {"query", fkQuery, tStr, argNone},
+	"url_param":       {"url_param", fkURLParam, tStr, argRequired},
+	"urlp":            {"url_param", fkURLParam, tStr, argRequired},
+	"hdr":             {"hdr", fkHdr, tStr, argOptional},
+	"req.hdr":         {"hdr", fkHdr, tStr, argOptional},
+	"hdr_cnt":         {"hdr_cnt", fkHdrCnt, tInt, argOptional},
+	"req.hdr_cnt":     {"hdr_cnt", fkHdrCnt, tInt, argOptional},
+	"method":          {"method", fkMethod, tStr, argNone},
+	"src":             {"src", fkSrc, tIP, argNone},
+	"dst_port":        {"dst_port", fkDstPort, tInt, argNone},
+	"ssl_fc":          {"ssl_fc", fkSSLFC, tBool, argNone},
+	"ssl_fc_sni":      {"ssl_fc_sni", fkSNI, tStr, argNone},
+	"ssl_fc_protocol": {"ssl_fc_protocol", fkSSLProtocol, tStr, argNone},
 }
 
 // derivedFetches are HAProxy's shorthands: a base fetch with an implied
@@ -112,7 +114,7 @@ var knownUnsupported = map[string]bool{
 	"src_port": true, "dst": true, "base": true, "base_beg": true, "base_sub": true,
 	"cook": true, "req.cook": true, "cook_val": true, "req.ver": true, "req_ver": true,
 	"http_auth": true, "http_auth_group": true, "status": true, "res.hdr": true,
-	"ssl_c_used": true, "ssl_fc_alpn": true, "ssl_fc_protocol": true, "req.ssl_sni": true,
+	"ssl_c_used": true, "ssl_fc_alpn": true, "req.ssl_sni": true,
 	"req_ssl_sni": true, "sc0_conn_rate": true, "src_conn_rate": true, "nbsrv": true,
 	"be_conn": true, "fe_conn": true, "pathq": true, "capture.req.uri": true,
 }
