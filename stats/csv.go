@@ -163,7 +163,9 @@ func (v *View) serverRow(b *BackendView, s *ServerView) Row {
 		r[colAct], r[colBck] = num(0), num(1)
 	}
 	r[colLastchg] = secs(v.Now.Sub(s.LastChangeAt(v.Process.Start)))
-	if h.Checked {
+	if h.CheckEnabled() {
+		// HAProxy leaves the check columns empty for a server whose
+		// checks are stopped (`disable health`).
 		r[colChkfail], r[colChkdown] = num(int64(h.ChkFail)), num(int64(h.ChkDown))
 		r[colDowntime] = secs(h.DowntimeAt(v.Now))
 		r[colCheckStatus] = str(h.CheckStatus.String())

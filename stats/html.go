@@ -75,7 +75,7 @@ var pageFuncs = template.FuncMap{
 	"lower": strings.ToLower,
 	"chk":   checkText,
 	"chkTitle": func(h health.ServerSnapshot) string {
-		if !h.Checked {
+		if !h.CheckEnabled() {
 			return ""
 		}
 		t := h.CheckStatus.Description()
@@ -85,7 +85,7 @@ var pageFuncs = template.FuncMap{
 		return t
 	},
 	"down": func(now time.Time, h health.ServerSnapshot) string {
-		if !h.Checked {
+		if !h.CheckEnabled() {
 			return ""
 		}
 		return shortDuration(h.DowntimeAt(now))
@@ -102,7 +102,7 @@ var pageFuncs = template.FuncMap{
 
 // checkText is the LastChk cell: "L7OK/200 in 1ms", "L4CON in 0ms".
 func checkText(h health.ServerSnapshot) string {
-	if !h.Checked {
+	if !h.CheckEnabled() {
 		return ""
 	}
 	s := h.CheckStatus.String()
@@ -295,7 +295,7 @@ footer { color:var(--muted); padding:0 16px 16px; }
 <td class="status s-{{.State}}">{{ago $.Now (.LastChangeAt $.Process.Start)}} {{.Health.StatusText}}</td>
 <td class="lastchk" title="{{chkTitle .Health}}">{{chk .Health}}</td>
 <td>{{.Weight}}/{{.Health.Weight}}</td><td>{{yes (not .Backup)}}</td><td>{{yes .Backup}}</td>
-<td>{{if .Health.Checked}}{{.Health.ChkFail}}{{end}}</td><td>{{if .Health.Checked}}{{.Health.ChkDown}}{{end}}</td><td>{{down $.Now .Health}}</td>
+<td>{{if .Health.CheckEnabled}}{{.Health.ChkFail}}{{end}}</td><td>{{if .Health.CheckEnabled}}{{.Health.ChkDown}}{{end}}</td><td>{{down $.Now .Health}}</td>
 <td>{{if ge .Throttle 0}}{{.Throttle}}%{{else}}-{{end}}</td></tr>
 {{end}}<tr class="be" data-backend="{{.Name}}" data-status="{{if .Up}}UP{{else}}DOWN{{end}}">{{if $.Admin}}<td></td>{{end}}
 <td class="name">Backend</td><td>{{n .QueueCur}}</td><td>{{n .QueueMax}}</td><td>{{n .Rate}}</td><td>{{n .RateMax}}</td>
@@ -308,7 +308,7 @@ footer { color:var(--muted); padding:0 16px 16px; }
 {{end}}</tbody>
 </table></div>
 {{if and $.Admin .Backend}}<div class="actions"><label>Set the checked servers to
-<select name="action"><option value="ready">READY</option><option value="drain">DRAIN (no new traffic)</option><option value="maint">MAINT (maintenance)</option></select></label>
+<select name="action"><option value="ready">READY</option><option value="drain">DRAIN (no new traffic)</option><option value="maint">MAINT (maintenance)</option><option value="dhlth">Disable health checks</option><option value="ehlth">Enable health checks</option></select></label>
 <button type="submit">Apply</button></div>
 </form>{{end}}
 </section>

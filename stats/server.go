@@ -308,14 +308,15 @@ func (s *Server) serveAction(w http.ResponseWriter, r *http.Request, user string
 		_, _ = w.Write([]byte("403 Forbidden: the admin form token or origin is wrong; reload the stats page.\n"))
 		return
 	}
-	var state health.AdminState
-	switch r.PostForm.Get("action") {
-	case "ready":
-		state = health.Ready
-	case "drain":
-		state = health.Drain
-	case "maint":
-		state = health.Maint
+	who := "stats page user " + user + " from " + r.RemoteAddr
+	var apply func(backend, server string) error
+	switch action := r.PostForm.Get("action"); action {
+	case "ready", "drain", "maint":
+		state := map[string]health.AdminState{"ready": health.Ready, "drain": health.Drain, "maint": health.Maint}[action]
+		apply = func(b, sv string) error { return s.src.SetServerAdmin(b, sv, state, who) }
+	case "ehlth", "dhlth":
+		// HAProxy's action names; servers without checks are skipped.
+		apply = func(b, sv string) error { return s.src.SetServerChecks(b, sv, action == "ehlth", who) }
 	default:
 		redirect("ERR")
 		return
@@ -328,7 +329,7 @@ func (s *Server) serveAction(w http.ResponseWriter, r *http.Request, user string
 	}
 	done := 0
 	for _, sv := range servers {
-		if err := s.src.SetServerAdmin(backend, sv, state, "stats page user "+user+" from "+r.RemoteAddr); err != nil {
+		if err := apply(backend, sv); err != nil {
 			s.log.Warn().Err(err).Str("user", user).Msg("stats: admin action failed")
 			continue
 		}

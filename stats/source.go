@@ -291,6 +291,34 @@ func (s *Source) SetServerAdmin(backend, server string, a health.AdminState, who
 	return nil
 }
 
+// SetServerChecks resumes or stops the health checks of backend/server
+// (HAProxy's `enable health` / `disable health`), on behalf of who, and
+// logs it. A server without checks gives health.ErrNotChecked.
+func (s *Source) SetServerChecks(backend, server string, enabled bool, who string) error {
+	verb := "disable"
+	if enabled {
+		verb = "enable"
+	}
+	srv, err := s.server(backend, server)
+	if err != nil {
+		return fmt.Errorf("%s health %s/%s: %w", verb, backend, server, err)
+	}
+	was := srv.ChecksEnabled()
+	if err := srv.SetChecks(enabled); err != nil {
+		return err
+	}
+	s.o.Logger.Info().Str("backend", backend).Str("server", server).Str("by", who).
+		Msgf("admin action: server %s/%s health checks %sd (were %s) by %s", backend, server, verb, onOff(was), who)
+	return nil
+}
+
+func onOff(enabled bool) string {
+	if enabled {
+		return "enabled"
+	}
+	return "disabled"
+}
+
 // SetServerWeight sets the runtime weight of backend/server and logs it.
 func (s *Source) SetServerWeight(backend, server string, w int, who string) error {
 	srv, err := s.server(backend, server)
