@@ -19,6 +19,7 @@ type Source interface {
 	View() *stats.View
 	SetServerAdmin(backend, server string, a health.AdminState, who string) error
 	SetServerWeight(backend, server string, w int, who string) error
+	SetServerChecks(backend, server string, enabled bool, who string) error
 	ServerWeight(backend, server string) (cur, initial int, err error)
 	Failover(instance, who string) error
 	ShowTable(name string) ([]byte, error)
@@ -66,6 +67,8 @@ var helpText = []entry{
 	{"show vrrp", "report the state of each VRRP instance on this node"},
 	{"enable server <bk>/<srv>", "take a server out of maintenance (set state ready)"},
 	{"disable server <bk>/<srv>", "put a server in maintenance (set state maint)"},
+	{"enable health <bk>/<srv>", "resume a server's health checks"},
+	{"disable health <bk>/<srv>", "stop a server's health checks (its state stays as it is)"},
 	{"set server <bk>/<srv> state ready|drain|maint", "change a server's admin state"},
 	{"set server <bk>/<srv> weight <0-256>", "change a server's weight"},
 	{"get weight <bk>/<srv>", "report a server's current and initial weight"},
@@ -119,12 +122,15 @@ func exec(src Source, cmd Command, s *session) answer {
 		}
 		return answer{}
 	case "enable", "disable":
-		if arg(1) != "server" || len(cmd) != 3 {
-			return fail("usage: %s server <backend>/<server>", arg(0))
+		if (arg(1) != "server" && arg(1) != "health") || len(cmd) != 3 {
+			return fail("usage: %s server|health <backend>/<server>", arg(0))
 		}
 		b, sv, ok := splitServer(arg(2))
 		if !ok {
 			return fail("Require 'backend/server'.")
+		}
+		if arg(1) == "health" {
+			return setChecks(src, b, sv, arg(0) == "enable", s.who)
 		}
 		st := health.Maint
 		if arg(0) == "enable" {
@@ -213,6 +219,17 @@ func serverError(err error) answer {
 
 func setAdmin(src Source, backend, server string, st health.AdminState, who string) answer {
 	if err := src.SetServerAdmin(backend, server, st, who); err != nil {
+		return serverError(err)
+	}
+	return answer{}
+}
+
+// setChecks is HAProxy's `enable health` / `disable health`.
+func setChecks(src Source, backend, server string, enabled bool, who string) answer {
+	if err := src.SetServerChecks(backend, server, enabled, who); err != nil {
+		if errors.Is(err, health.ErrNotChecked) {
+			return fail("Server %s/%s has no health check.", backend, server)
+		}
 		return serverError(err)
 	}
 	return answer{}
@@ -372,7 +389,10 @@ func showServersState(src Source, only string) answer {
 			status, result, chkState := 1, chkResUnknown, 0
 			if h.Checked {
 				status = hchkStatus[h.CheckStatus]
-				chkState = chkStConfigured | chkStEnabled
+				chkState = chkStConfigured
+				if !h.ChecksDisabled {
+					chkState |= chkStEnabled
+				}
 				switch {
 				case h.CheckStatus.Passed():
 					result = chkResPassed
