@@ -113,8 +113,18 @@ func TestGenerate(t *testing.T) {
 		{
 			name: "lb1 netns",
 			o:    NetnsOverrides(Nodes[0], "/tmp/x", nil),
-			want: []string{`state = "master"`, `priority = 101`, `target = "stderr"`, `admin_socket = "/tmp/x/lb1.sock"`, `inter = "500ms"`, `cookie = "ms1.srv1"`, `[stats]`},
-			not:  []string{"udp://", `inter = "2s"`},
+			want: []string{`state = "master"`, `priority = 101`, `target = "stderr"`, `admin_socket = "/tmp/x/lb1.sock"`, `inter = "500ms"`, `cookie = "ms1.srv1"`, `[stats]`,
+				`[peers]`, `local = "lb1"`, `bind = "192.0.2.11:10000"`, `peer = { name = "lb2", address = "192.0.2.12:10000" }`,
+				`acl.url_pinned = "path_beg -i /pinned/"`, `  { backend = "pinned", if = "url_pinned" },`, `name = "pinned"`,
+				`stick_table = { type = "ip", size = 1000, expire = "10m" }`, `stick_on = "src"`,
+				`  { name = "def.srv2", address = "192.0.2.22:8082", maxconn = 300, check = true },`},
+			not: []string{"udp://", `inter = "2s"`},
+		},
+		{
+			name: "the zero overrides reproduce the seed",
+			o:    Overrides{Node: Nodes[0]},
+			want: []string{`state = "master"`, `priority = 101`, `target = "udp://127.0.0.1:514"`},
+			not:  []string{"[peers]", "pinned", "stick_"},
 		},
 		{
 			name: "lb2 netns without cookies and stats",
@@ -125,7 +135,8 @@ func TestGenerate(t *testing.T) {
 		{
 			name: "lb2 vagrant",
 			o:    VagrantOverrides(Nodes[1]),
-			want: []string{`state = "backup"`, `priority = 100`, `virtual_ipaddress = ["192.168.8.201/24"]`, `target = "udp://127.0.0.1:514"`, `inter = "2s"`, `[stats]`},
+			want: []string{`state = "backup"`, `priority = 100`, `virtual_ipaddress = ["192.168.8.201/24"]`, `target = "udp://127.0.0.1:514"`, `inter = "2s"`, `[stats]`,
+				`local = "lb2"`, `bind = "192.168.8.102:10000"`, `peer = { name = "lb1", address = "192.168.8.101:10000" }`, `secret = "` + PeersSecret + `"`},
 			not:  []string{"192.0.2.", `admin_socket = "/tmp`},
 		},
 	}

@@ -2,8 +2,9 @@
 # Provisioning of a load balancer (lb1 or lb2): installs tandem from the
 # newest RPM in the repository's dist/ (`make rpm` on the host), installs
 # this node's configuration (generated from deploy/examples/seed.toml by
-# vagrant/demo: lb1 master priority 101, lb2 backup 100), opens VRRP
-# (IP protocol 112) and the ports, and starts rsyslog and tandem.
+# vagrant/demo: lb1 master priority 101, lb2 backup 100, [peers] linking
+# the two), opens VRRP (IP protocol 112), the ports and the peers link to
+# the other node, and starts rsyslog and tandem.
 # Usage: lb.sh NODE. Safe to run again.
 set -euo pipefail
 
@@ -26,6 +27,13 @@ install -m 0640 -o root -g tandem "$src/vagrant/provision/$node.toml" /etc/tande
 firewall-cmd -q --permanent --zone=public --add-rich-rule='rule protocol value="vrrp" accept'
 firewall-cmd -q --permanent --zone=public --add-port=9001/tcp
 firewall-cmd -q --permanent --zone=public --add-port=1080/tcp
+# The [peers] link (stick tables, server states): this node's peers port
+# ([peers] bind), from the other node's address (peer = { address }) only.
+peer_ip=$(sed -n 's/^peer = {.*address = "\([0-9.]*\):[0-9]*".*/\1/p' /etc/tandem/tandem.toml)
+peers_port=$(sed -n 's/^bind = "[0-9.]*:\([0-9]*\)"$/\1/p' /etc/tandem/tandem.toml)
+if [ -n "$peer_ip" ] && [ -n "$peers_port" ]; then
+	firewall-cmd -q --permanent --zone=public --add-rich-rule="rule family=\"ipv4\" source address=\"$peer_ip\" port port=\"$peers_port\" protocol=\"tcp\" accept"
+fi
 firewall-cmd -q --reload
 
 sysctl -q --system
