@@ -235,8 +235,15 @@ func pickFrom(lb balance.Balancer, group []*server, key []byte, avoid *server) *
 			return s
 		}
 	}
-	if fallback != nil && fallback.tryAcquire() {
-		return fallback
+	if fallback != nil {
+		// A deterministic balancer (first, leastconn, hashes) may answer
+		// only the server to avoid: take another usable one if any.
+		if s := pickOther(group, avoid); s != nil {
+			return s
+		}
+		if fallback.tryAcquire() {
+			return fallback
+		}
 	}
 	return nil
 }
