@@ -629,7 +629,7 @@ func (l *loader) server(t *table, be lb.BackendConfig, i int) (lb.ServerConfig, 
 		srv.SendProxy = 2
 	}
 	srv.TLS = l.serverTLS(t)
-	l.observe(t, &srv)
+	l.observe(t, &srv, be.Mode)
 	t.unsupported("track")
 	t.done()
 	return srv, err == nil
@@ -638,12 +638,19 @@ func (l *loader) server(t *table, be lb.BackendConfig, i int) (lb.ServerConfig, 
 // observe reads a server's observe, error_limit and on_error (HAProxy's
 // server options) into its check configuration: live traffic counts as
 // checks do, so HAProxy accepts them only on a checked server.
-func (l *loader) observe(t *table, srv *lb.ServerConfig) {
+func (l *loader) observe(t *table, srv *lb.ServerConfig, beMode lb.Mode) {
 	mode := t.str("observe", "")
 	limit := t.integer("error_limit", 0, 1, 1<<20)
 	onErr := t.str("on_error", "")
 	switch mode {
-	case "", "layer4", "layer7":
+	case "", "layer4":
+	case "none":
+		mode = ""
+	case "layer7":
+		if beMode == lb.ModeTCP {
+			t.errorf("observe", "\"layer7\" needs mode \"http\" (use \"layer4\" in mode \"tcp\")")
+			mode = ""
+		}
 	default:
 		t.errorf("observe", "unknown mode %q (use \"layer4\" or \"layer7\")", mode)
 		mode = ""
@@ -654,13 +661,13 @@ func (l *loader) observe(t *table, srv *lb.ServerConfig) {
 		t.errorf("on_error", "unknown action %q (use \"fastinter\", \"fail-check\", \"sudden-death\" or \"mark-down\")", onErr)
 		onErr = ""
 	}
-	if t.has("observe") && !srv.Check {
+	if mode != "" && !srv.Check {
 		t.errorf("observe", "needs check = true: only a checked server can be observed")
 		return
 	}
 	if mode == "" {
 		for _, k := range []string{"error_limit", "on_error"} {
-			if t.has(k) && !t.has("observe") {
+			if t.has(k) && (!t.has("observe") || t.m["observe"] == "none") {
 				msg := k + ": has no effect without observe"
 				if t.name != "" {
 					msg = t.name + ": " + msg

@@ -39,6 +39,7 @@ func TestObserveTyped(t *testing.T) {
 		"s2": {"layer4", 3, "mark-down"},
 		"s3": {"layer7", 0, "sudden-death"},
 		"s4": {},
+		"s5": {}, // observe = "none"
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("observe settings (-want +got):\n%s", d)
