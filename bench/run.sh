@@ -15,9 +15,10 @@
 #   BENCH_WARMUP     seconds of unmeasured load before each measurement (default 1; 0 = none)
 #   BENCH_CONNS      wrk connections (default 100)
 #   BENCH_IDLE       idle keep-alive connections for the memory figure (default 5000; 0 = skip)
-#   BENCH_SCENARIOS  default "keepalive close body64k tcp" (also known: tls, not built yet)
+#   BENCH_SCENARIOS  default "keepalive close body64k tcp tls hs-ecdsa hs-rsa" (the TLS ones need openssl)
+#   BENCH_HS_CONNS   concurrent tlsload connections in the handshake scenarios (default 32)
 #   BENCH_PROXIES    default "tandem haproxy"
-#   BENCH_DEADLINE   seconds after which remaining measurements are skipped (default 285)
+#   BENCH_DEADLINE   seconds after which remaining measurements are skipped (default 345)
 #   BENCH_HAPROXY_LOG=1  give HAProxy a traffic log to /dev/null too (tandem cannot turn its off yet)
 #   TANDEM_BIN       tandem binary (default bin/tandem; `make bench` builds it)
 #   BENCH_OUT        output directory (default out/bench)
@@ -32,9 +33,10 @@ ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=${BENCH_WARMUP:-1}
 CONNS=${BENCH_CONNS:-100}
 IDLE=${BENCH_IDLE:-5000}
-SCENARIOS=${BENCH_SCENARIOS:-keepalive close body64k tcp}
+SCENARIOS=${BENCH_SCENARIOS:-keepalive close body64k tcp tls hs-ecdsa hs-rsa}
 PROXIES=${BENCH_PROXIES:-tandem haproxy}
-DEADLINE=${BENCH_DEADLINE:-285}
+DEADLINE=${BENCH_DEADLINE:-345}
+HS_CONNS=${BENCH_HS_CONNS:-32}
 HAPROXY_LOG=${BENCH_HAPROXY_LOG:-0}
 TANDEM_BIN=${TANDEM_BIN:-$ROOT/bin/tandem}
 PROXY_CPU=0
@@ -43,11 +45,12 @@ LOAD_CPU=1
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
-for v in ROUNDS WARMUP CONNS IDLE DEADLINE; do
+for v in ROUNDS WARMUP CONNS IDLE DEADLINE HS_CONNS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "BENCH_$v must be a whole number, have '${!v}'"
 done
 [ "$ROUNDS" -ge 1 ] || die "BENCH_ROUNDS must be at least 1"
 [ "$CONNS" -ge 1 ] || die "BENCH_CONNS must be at least 1"
+[ "$HS_CONNS" -ge 1 ] || die "BENCH_HS_CONNS must be at least 1"
 if [ -n "${BENCH_DURATION:-}" ]; then
   [[ $BENCH_DURATION =~ ^[0-9]+$ && $BENCH_DURATION -ge 1 ]] || die "BENCH_DURATION must be a whole number of seconds >= 1, have '$BENCH_DURATION'"
 fi
@@ -163,20 +166,44 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/tandem-bench.XXXXXX")
 mkdir -p "$OUT/logs" "$TMP/www" "$TMP/nginx-temp"
 rm -f "$OUT"/logs/*
 
-# A throw-away certificate for the tls scenario (P-256, one day).
+# Throw-away certificates for the TLS scenarios (one day), the same files
+# for both proxies: a bundle (certificate then key) as HAProxy's crt and
+# tandem's certificates = ["..."] read it. ECDSA P-256 and RSA 2048.
 if command -v openssl >/dev/null 2>&1; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-    -subj /CN=bench.test -keyout "$TMP/bench.key" -out "$TMP/bench.crt" >/dev/null 2>&1 &&
-    cat "$TMP/bench.crt" "$TMP/bench.key" >"$TMP/bench.pem" || say "openssl could not make a certificate: no tls scenario"
+  for kind in ecdsa rsa; do
+    case $kind in
+    ecdsa) keyopts=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1) ;;
+    rsa) keyopts=(-newkey rsa:2048) ;;
+    esac
+    if openssl req -x509 "${keyopts[@]}" -nodes -days 1 -subj /CN=bench.test \
+      -keyout "$TMP/bench-$kind.key" -out "$TMP/bench-$kind.crt" >/dev/null 2>&1; then
+      cat "$TMP/bench-$kind.crt" "$TMP/bench-$kind.key" >"$TMP/bench-$kind.pem"
+    else
+      say "openssl could not make the $kind certificate"
+    fi
+  done
+else
+  say "openssl is missing (Debian: apt-get install openssl): no TLS scenario"
 fi
-# TLS termination joins the default scenarios once tandem's configuration
-# accepts it (issue: TLS termination); BENCH_SCENARIOS=tls measures HAProxy now.
-if [ -z "${BENCH_SCENARIOS:-}" ] && [ -s "$TMP/bench.pem" ] && [[ " $PROXIES " == *" tandem "* ]]; then
-  printf '[global]\nadmin_socket = "%s"\n[[frontend]]\nname = "f"\nbind = ["127.0.0.1:1"]\ndefault_backend = "b"\n[frontend.tls]\ncertificates = ["%s"]\n[[backend]]\nname = "b"\nserver = [ { name = "s", address = "127.0.0.1:2" } ]\n' \
-    "$TMP/probe-admin.sock" "$TMP/bench.pem" >"$TMP/tls-probe.toml"
-  if "$TANDEM_BIN" check -c "$TMP/tls-probe.toml" >"$OUT/logs/tandem-tls-probe.log" 2>&1; then
-    SCENARIOS="$SCENARIOS tls"
+# The full-handshake client (wrk resumes sessions and keeps its connections).
+TLSLOAD=""
+if [[ " $SCENARIOS " == *" hs-"* ]]; then
+  if command -v go >/dev/null 2>&1 && (cd "$ROOT" && CGO_ENABLED=0 timeout 120 go build -o "$TMP/tlsload" ./bench/cmd/tlsload) 2>"$OUT/logs/tlsload-build.txt"; then
+    TLSLOAD=$TMP/tlsload
+  else
+    say "cannot build bench/cmd/tlsload (Go missing?): no handshake scenario"
   fi
+fi
+if [ -z "${BENCH_SCENARIOS:-}" ]; then # drop the default scenarios that cannot run here
+  runnable=""
+  for scen in $SCENARIOS; do
+    case $scen in
+    tls) [ -s "$TMP/bench-ecdsa.pem" ] || continue ;;
+    hs-ecdsa | hs-rsa) if [ ! -s "$TMP/bench-${scen#hs-}.pem" ] || [ -z "$TLSLOAD" ]; then continue; fi ;;
+    esac
+    runnable="$runnable $scen"
+  done
+  SCENARIOS=${runnable# }
 fi
 
 # ---------------------------------------------------------------- budget
@@ -185,11 +212,11 @@ nprox=$(wc -w <<<"$PROXIES")
 if [ -n "${BENCH_DURATION:-}" ]; then
   DURATION=$BENCH_DURATION
 else
-  # 270 s in all: idle-memory runs (~6 s each) and start-up first, then
+  # 330 s in all: idle-memory runs (~6 s each) and start-up first, then
   # per measurement the warm-up and ~1.5 s of start/stop around the load.
   idle_cost=0; [ "$IDLE" -gt 0 ] && idle_cost=$((ROUNDS * nprox * 6))
   runs=$((ROUNDS * nscen * nprox))
-  DURATION=$(( (270 - 15 - idle_cost) * 10 / runs / 10 - WARMUP - 2 ))
+  DURATION=$(( (330 - 15 - idle_cost) * 10 / runs / 10 - WARMUP - 2 ))
   [ "$DURATION" -gt 10 ] && DURATION=10
   [ "$DURATION" -lt 2 ] && DURATION=2
 fi
@@ -286,9 +313,17 @@ for p in $PROXIES; do PORT[$p]=$(pick_port); done
 
 # Same settings both sides: keep-alive to clients and server, no traffic
 # log (tandem's goes to /dev/null, see README), high maxconn, same timeouts.
-write_haproxy_cfg() { # MODE FILE (MODE https = http with TLS on the bind line)
+# TLS (MODE https-ecdsa, https-rsa): the same bundle, one key exchange
+# (X25519, as tandem's curves = ["X25519"]) and TLS 1.3 ciphers in Go's
+# order, so that both proxies pick X25519 and AES-128-GCM; sessions and
+# tickets as each proxy does by default (the handshake client uses neither).
+write_haproxy_cfg() { # MODE FILE (MODE https-KIND = http with TLS on the bind line)
   local mode=$1 opts="" log="" ssl=""
-  if [ "$mode" = https ]; then mode=http ssl=" ssl crt $TMP/bench.pem alpn http/1.1"; fi
+  case $mode in https-*)
+    ssl=" ssl crt $TMP/bench-${mode#https-}.pem alpn http/1.1 curves X25519 ciphersuites TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"
+    mode=http
+    ;;
+  esac
   if [ "$mode" = http ]; then opts="    option http-keep-alive"; fi
   if [ "$HAPROXY_LOG" = 1 ]; then
     log="    log stderr format raw local0"
@@ -317,17 +352,19 @@ $( [ "$mode" = http ] && echo "    http-reuse safe")
 EOF
 }
 
-write_tandem_cfg() { # MODE FILE (MODE https = http with [frontend.tls])
+write_tandem_cfg() { # MODE FILE (MODE https-KIND = http with [frontend.tls])
   local mode=$1 tls=""
-  if [ "$mode" = https ]; then
-    mode=http
-    # DESIGN.md: [frontend.tls] with certificates; a PEM holding the
-    # certificate and its key, as HAProxy's crt.
+  case $mode in https-*)
+    # [frontend.tls] with certificates: a PEM holding the certificate and
+    # its key, as HAProxy's crt.
     tls="
 [frontend.tls]
-certificates = [\"$TMP/bench.pem\"]
-alpn = [\"http/1.1\"]"
-  fi
+certificates = [\"$TMP/bench-${mode#https-}.pem\"]
+alpn = [\"http/1.1\"]
+curves = [\"X25519\"]"
+    mode=http
+    ;;
+  esac
   cat >"$2" <<EOF
 [global]
 maxconn = $MAXCONN
@@ -385,7 +422,7 @@ start_proxy() {
   esac
   PROXY_PID=$!
   PIDS+=("$PROXY_PID")
-  if ! wait_ready "$PROXY_PID" "${PORT[$name]}" /100b "$([ "$mode" = https ] && echo tls)"; then
+  if ! wait_ready "$PROXY_PID" "${PORT[$name]}" /100b "$([[ $mode == https-* ]] && echo tls)"; then
     stop_pid "$PROXY_PID"
     if [ "$name" = tandem ]; then # run again briefly to see why
       timeout 3 "$TANDEM_BIN" run -c "$TMP/tandem-$mode.toml" </dev/null >>"$log" 2>&1 || true
@@ -424,19 +461,38 @@ run_wrk() {
   return "$rc"
 }
 
-# Scenarios: proxy mode, path, extra request header, scheme. "https" is
-# http mode with TLS on the client side (the proxies terminate it and talk
-# plain HTTP to nginx).
-scenario() { # NAME: sets S_MODE S_PATH S_HDR S_SCHEME, or fails with a reason
-  S_MODE=http S_PATH=/100b S_HDR="" S_SCHEME=http
+# run_tlsload SECONDS URL LOG: full handshakes, pinned and bounded like wrk.
+# GOMAXPROCS=1: one thread, as wrk -t1.
+run_tlsload() {
+  local secs=$1 url=$2 log=$3 pid rc=0 addr
+  addr=${url#https://}; addr=${addr%%/*}
+  timeout -k 2 "$WRK_TIMEOUT" env GOMAXPROCS=1 taskset -c "$LOAD_CPU" "$TLSLOAD" -addr "$addr" -path "$S_PATH" \
+    -c "$HS_CONNS" -d "${secs}s" -curve X25519 >"$log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait "$pid" || rc=$?
+  forget_pid "$pid"
+  return "$rc"
+}
+
+# Scenarios: proxy mode, path, extra request header, scheme, load client.
+# "https-KIND" is http mode with TLS on the client side (the proxies
+# terminate it with the KIND certificate and talk plain HTTP to nginx).
+scenario() { # NAME: sets S_MODE S_PATH S_HDR S_SCHEME S_LOAD, or fails with a reason
+  S_MODE=http S_PATH=/100b S_HDR="" S_SCHEME=http S_LOAD=run_wrk
   case $1 in
   keepalive) ;;
   close) S_HDR="Connection: close" ;;
   body64k) S_PATH=/64k ;;
   tcp) S_MODE=tcp ;;
   tls)
-    [ -s "$TMP/bench.pem" ] || { say "tls: no certificate (openssl missing?)"; return 1; }
-    S_MODE=https S_SCHEME=https
+    [ -s "$TMP/bench-ecdsa.pem" ] || { say "tls: no certificate (openssl missing?)"; return 1; }
+    S_MODE=https-ecdsa S_SCHEME=https
+    ;;
+  hs-ecdsa | hs-rsa)
+    [ -s "$TMP/bench-${1#hs-}.pem" ] || { say "$1: no certificate (openssl missing?)"; return 1; }
+    [ -n "$TLSLOAD" ] || { say "$1: no bench/cmd/tlsload (Go missing?)"; return 1; }
+    S_MODE=https-${1#hs-} S_SCHEME=https S_LOAD=run_tlsload
     ;;
   *) say "unknown scenario '$1'"; return 1 ;;
   esac
@@ -444,7 +500,7 @@ scenario() { # NAME: sets S_MODE S_PATH S_HDR S_SCHEME, or fails with a reason
 
 RUNS="$OUT/runs.txt"
 IDLES="$OUT/idle.txt"
-echo "round scenario proxy status rps p99_us cpu_us_per_req rss_kib requests errors p50_us" >"$RUNS"
+echo "round scenario proxy status rps p99_us cpu_us_per_req rss_kib requests errors p50_us cpu_busy_pct" >"$RUNS"
 echo "round proxy status kib_per_conn rss_before_kib rss_after_kib conns" >"$IDLES"
 
 # measure ROUND SCENARIO PROXY: one fresh proxy, warm-up, measured load.
@@ -455,25 +511,25 @@ measure() {
   log="$OUT/logs/wrk-r$round-$scen-$name.txt"
   if [ $((SECONDS + WARMUP + DURATION + 5)) -gt "$DEADLINE" ]; then
     say "round $round $scen $name: skipped, the ${DEADLINE}s budget is spent"
-    echo "$round $scen $name skipped - - - - - - -" >>"$RUNS"
+    echo "$round $scen $name skipped - - - - - - - -" >>"$RUNS"
     return 0
   fi
   if ! start_proxy "$name" "$S_MODE"; then
-    echo "$round $scen $name n/a - - - - - - -" >>"$RUNS"
+    echo "$round $scen $name n/a - - - - - - - -" >>"$RUNS"
     return 0
   fi
   if [ "$WARMUP" -gt 0 ]; then
-    run_wrk "$WARMUP" "$url" "$log.warmup" "$S_HDR" || true
+    "$S_LOAD" "$WARMUP" "$url" "$log.warmup" "$S_HDR" || true
   fi
   t0=$(ticks "$PROXY_PID")
-  if ! run_wrk "$DURATION" "$url" "$log" "$S_HDR"; then
-    say "round $round $scen $name: wrk failed; see $log"
+  if ! "$S_LOAD" "$DURATION" "$url" "$log" "$S_HDR"; then
+    say "round $round $scen $name: ${S_LOAD#run_} failed; see $log"
   fi
   if ! kill -0 "$PROXY_PID" 2>/dev/null; then
     say "round $round $scen $name: the proxy died during the load"
     wait "$PROXY_PID" 2>/dev/null || true
     forget_pid "$PROXY_PID"; PROXY_PID=""
-    echo "$round $scen $name died - - - - - - -" >>"$RUNS"
+    echo "$round $scen $name died - - - - - - - -" >>"$RUNS"
     return 0
   fi
   t1=$(ticks "$PROXY_PID")
@@ -481,7 +537,7 @@ measure() {
   stop_proxy
   line=$(sed -n 's/^BENCH //p' "$log")
   if [ -z "$line" ]; then
-    echo "$round $scen $name failed - - - - - - -" >>"$RUNS"
+    echo "$round $scen $name failed - - - - - - - -" >>"$RUNS"
     return 0
   fi
   # requests= duration_us= p50_us= p99_us= errors= status_errors=, all integers
@@ -497,9 +553,10 @@ measure() {
       st = (n > 0 && e * 100 <= n) ? "ok" : "errors"
       rps = d > 0 ? n / (d / 1e6) : 0
       cpu = n > 0 ? dt * 1e6 / hz / n : 0
-      printf "%s %s %s %s %.0f %d %.2f %d %d %d %d\n", r, s, p, st, rps, p99, cpu, rss, n, e, p50
+      busy = d > 0 ? dt * 100 / hz / (d / 1e6) : 0
+      printf "%s %s %s %s %.0f %d %.2f %d %d %d %d %.0f\n", r, s, p, st, rps, p99, cpu, rss, n, e, p50, busy
     }' >>"$RUNS"
-  tail -n1 "$RUNS" | awk '{ printf "bench:   %-9s %-8s %-7s %8s req/s  p99 %6.2f ms  %6s us/req  RSS %6s KiB  errors %s\n", "r" $1, $2, $3, $5, $6 / 1000, $7, $8, $10 }' >&2
+  tail -n1 "$RUNS" | awk '{ printf "bench:   %-9s %-9s %-7s %8s req/s  p99 %6.2f ms  %6s us/req  CPU %3s%%  RSS %6s KiB  errors %s\n", "r" $1, $2, $3, $5, $6 / 1000, $7, $12, $8, $10 }' >&2
 }
 
 # measure_idle ROUND PROXY: RSS growth of a fresh proxy holding IDLE idle
@@ -604,19 +661,24 @@ table() {
         k = c[2]
         add(c[3] SUBSEP k SUBSEP "rps", c[5]); add(c[3] SUBSEP k SUBSEP "p99", c[6] / 1000)
         add(c[3] SUBSEP k SUBSEP "cpu", c[7]); add(c[3] SUBSEP k SUBSEP "rss", c[8] / 1024)
+        add(c[3] SUBSEP k SUBSEP "busy", c[12])
       }
       while ((getline line < idles) > 0) {
         split(line, c, " ")
         if (c[3] == "ok") add(c[2] SUBSEP "idle" SUBSEP "kib", c[4])
       }
-      printf "tandem vs HAProxy: medians of %s rounds x %ss, %s connections (ratio < 1 is better for tandem except requests/s)\n", rounds, dur, conns
+      printf "tandem vs HAProxy: medians of %s rounds x %ss, %s connections (ratio < 1 is better for tandem except requests/s and handshakes/s)\n", rounds, dur, conns
       printf "%-10s %-22s %12s %12s %10s\n", "scenario", "figure", "tandem", "haproxy", "t/h"
       n = split(scenarios, sc, " ")
       for (i = 1; i <= n; i++) {
         s = sc[i]
-        row(s, "requests/s", s SUBSEP "rps", "%.0f", "higher is better")
+        # Handshake scenarios: a request is one connection (full handshake
+        # and one request), p99 the time of a whole connection.
+        unit = s ~ /^hs-/ ? "handshake" : "request"
+        row(s, unit "s/s", s SUBSEP "rps", "%.0f", "higher is better")
         row("", "p99 latency ms", s SUBSEP "p99", "%.2f", "")
-        row("", "CPU us/request", s SUBSEP "cpu", "%.2f", "")
+        row("", "CPU us/" unit, s SUBSEP "cpu", "%.2f", "")
+        row("", "proxy CPU busy %", s SUBSEP "busy", "%.0f", "")
         row("", "RSS MiB", s SUBSEP "rss", "%.1f", "")
       }
       if (idle > 0) row("idle", "KiB/idle conn (" idle ")", "idle" SUBSEP "kib", "%.2f", "")
