@@ -137,7 +137,7 @@ func TestGenerate(t *testing.T) {
 			o:    VagrantOverrides(Nodes[1]),
 			want: []string{`state = "backup"`, `priority = 100`, `virtual_ipaddress = ["192.168.8.201/24"]`, `target = "udp://127.0.0.1:514"`, `inter = "2s"`, `[stats]`,
 				`local = "lb2"`, `bind = "192.168.8.102:10000"`, `peer = { name = "lb1", address = "192.168.8.101:10000" }`, `secret = "` + PeersSecret + `"`},
-			not:  []string{"192.0.2.", `admin_socket = "/tmp`},
+			not: []string{"192.0.2.", `admin_socket = "/tmp`},
 		},
 	}
 	for _, tt := range tests {

@@ -39,6 +39,7 @@ type Demo struct {
 	client  *Client
 	probe   *Client // the failover loops' client: short timeout
 	vip     netip.Addr
+	pinned  string // the server the client was pinned to before the failover
 }
 
 type webSpec struct{ group, server, addr string }
@@ -405,9 +406,13 @@ func (d *Demo) Steps() []Step {
 		{Name: "web2 stopped: checks mark it DOWN", Expected: "lb1 logs ms1.srv2, ms2.srv2, def.srv2 DOWN; every request answered by web1", Run: d.webDown},
 		{Name: "stats CSV shows DOWN", Needs: "stats", Expected: "/stats;csv on :1080 lists web2's servers DOWN, web1's UP", Run: d.statsDown},
 		{Name: "web2 back: checks mark it UP", Expected: "lb1 logs web2's servers UP; /ms1/ reaches both servers again", Run: d.webUp},
+		{Name: "peers: config drift detected", Needs: "ctl", Expected: "both nodes log \"configuration matches\"; a change reloaded on lb2 alone is reported on both naming backend " + PinnedBackend + ", and matches again once undone", Run: d.peersConfig},
+		{Name: "peers: drain replicates", Needs: "ctl", Expected: fmt.Sprintf("`tandem ctl set server %s/%s state drain` on lb1: lb2 shows it DRAIN within %v; ready on lb1: lb2 follows", drainBackend, drainServer, replicateMax), Run: d.drain},
 		{Name: "crash lb1 (SIGKILL)", Expected: fmt.Sprintf("VIP moves to lb2, clients served by lb2, outage < %v (3 x advert_int + skew = 3.61s)", crashMax), Run: d.crash},
 		{Name: "lb1 back: preempts", Expected: fmt.Sprintf("lb1 (priority 101) takes the VIP back, outage < %v", plannedMax), Run: d.preempt},
+		{Name: "peers: client pinned (stick table)", Needs: "ctl", Expected: fmt.Sprintf("%s via lb1: one server for the client's address, no cookie; the entry on lb2 within %v", PinnedPath, replicateMax), Run: d.pin},
 		{Name: "tandem ctl vrrp failover VI_1", Needs: "ctl", Expected: fmt.Sprintf("graceful move lb1 -> lb2, outage < %v", plannedMax), Run: d.ctlFailover},
+		{Name: "peers: stickiness survives the failover", Needs: "ctl", Expected: fmt.Sprintf("%s via lb2: the client still on the server it was pinned to on lb1", PinnedPath), Run: d.stickAfterFailover},
 		{Name: "graceful stop of the master (SIGTERM)", Expected: fmt.Sprintf("priority-0 advert: the backup takes over, outage < %v", plannedMax), Run: d.gracefulStop},
 	}
 }
