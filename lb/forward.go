@@ -456,6 +456,12 @@ func (s *session) pipe(kind http1.BodyKind, n int64, src netConn, srcTO time.Dur
 	switch kind {
 	case http1.BodyLength:
 		for n > 0 {
+			if *r == *w && n >= spliceMin {
+				if sp := s.splicer(request); sp != nil {
+					k, rerr, werr := spliceBody(sp, n, src, dst, srcTO, dstTO, s.p.now)
+					return moved + k, rerr, werr
+				}
+			}
 			if *r == *w {
 				if err := fill(n); err != nil {
 					if err == io.EOF {

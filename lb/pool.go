@@ -2,6 +2,7 @@ package lb
 
 import (
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -21,6 +22,16 @@ type srvConn struct {
 	c     netConn
 	srv   *server
 	since time.Time // when it went idle
+	rc    syscall.RawConn
+}
+
+// raw returns the connection's RawConn (for splice), nil unless it is a
+// plain TCP connection.
+func (c *srvConn) raw() syscall.RawConn {
+	if c.rc == nil {
+		c.rc = rawConn(c.c)
+	}
+	return c.rc
 }
 
 // idlePool is a server's idle keep-alive connections, most recent last

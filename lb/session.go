@@ -65,6 +65,8 @@ type work struct {
 	chunks     http1.ChunkScanner // request bodies
 	respChunks http1.ChunkScanner // response bodies
 	entry      accesslog.HTTP
+	spReq      splicer // request bodies, client to server
+	spResp     splicer // response bodies, server to client
 
 	wt    waiter
 	timer *time.Timer

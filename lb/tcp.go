@@ -163,7 +163,7 @@ func (f *frontend) serveTCP(c netConn, sec *connSec) {
 	sb := p.bufs.Get().(*[]byte)
 	defer p.bufs.Put(cb)
 	defer p.bufs.Put(sb)
-	tx.in, tx.out, tx.term = relay(c, sc, *cb, *sb, f.timeouts.Client, be.timeouts.Server, p.now)
+	tx.in, tx.out, tx.term = relayTCP(c, sc, *cb, *sb, f.timeouts.Client, be.timeouts.Server, p.now)
 }
 
 func (f *frontend) tcpLog(tx *tcpTxn) {
