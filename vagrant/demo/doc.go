@@ -5,7 +5,11 @@
 // from deploy/examples/seed.toml, and walks through the article's steps —
 // L7 routing, cookie persistence, health checks, the stats page, VRRP
 // failover on a crash, preemption and a graceful failover — measuring what
-// a client sees through the VIP.
+// a client sees through the VIP. The generated configurations add a
+// [peers] link between lb1 and lb2 and a "pinned" backend (stick table on
+// the source address, no cookie), and further steps show the pair acting
+// as one: configuration drift reported, an operator's drain replicated, a
+// client's pin kept across a failover.
 //
 // `make demo` runs it through vagrant/demo/cmd/demo; the end-to-end tests
 // of this package run the same steps and assert each one. The same

@@ -174,6 +174,7 @@ func printKeep(w io.Writer, lab *demo.Lab) {
    VIP:     ip -n %[1]s-lb1 -br addr show eth1; ip -n %[1]s-lb2 -br addr show eth1
    logs:    tail -f %[3]s/lb1.log %[3]s/lb2.log
    admin:   ip netns exec %[1]s-lb1 bin/tandem ctl -s %[3]s/lb1.sock show stat
+   peers:   ip netns exec %[1]s-lb2 bin/tandem ctl -s %[3]s/lb2.sock show table pinned
    remove:  go run ./vagrant/demo/cmd/demo -down %[3]s
 `, lab.ID, client, lab.Dir)
 }
