@@ -94,9 +94,10 @@ func (s *session) forward(be *backend, srv *server, key []byte) bool {
 			}
 			tx.tc = s.p.now().Sub(now)
 			sc = &srvConn{c: c, srv: tx.srv}
+			sc.dl.c = c
 		}
 		s.srv.Store(sc)
-		_ = sc.c.SetWriteDeadline(s.p.now().Add(be.timeouts.Server))
+		sc.dl.write(s.p.now(), be.timeouts.Server)
 		if _, err := sc.c.Write(s.out); err != nil {
 			_ = sc.c.Close()
 			sc = nil
@@ -182,7 +183,7 @@ func (s *session) exchange(be *backend, sc *srvConn, canReplay bool, bodyKind ht
 
 	// Response head, skipping (and relaying) interim 1xx responses.
 	trStart := s.p.now()
-	_ = sc.c.SetReadDeadline(trStart.Add(srvTO))
+	sc.dl.read(trStart, srvTO)
 	s.rr, s.rw = 0, 0
 	sent100 := false
 	for {

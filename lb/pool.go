@@ -23,6 +23,11 @@ type srvConn struct {
 	srv   *server
 	since time.Time // when it went idle
 	rc    syscall.RawConn
+	// dl sets the deadlines of requests and response heads lazily; body
+	// copies set theirs directly, always later, which dl then re-arms.
+	// Nothing sets an earlier one on a connection that goes back to the
+	// pool.
+	dl deadlines
 }
 
 // raw returns the connection's RawConn (for splice), nil unless it is a

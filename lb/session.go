@@ -39,6 +39,7 @@ type session struct {
 	srv  atomic.Pointer[srvConn] // server connection in use, for hard stop
 	sec  *connSec                // TLS state; nil for plain connections
 	iw   idleReader              // waits for a request without a buffer
+	cw   deadlines               // client write deadline, set lazily
 
 	*work // nil while waiting for a request
 }
@@ -106,6 +107,7 @@ func (f *frontend) serveHTTP(c netConn, sec *connSec) {
 	}
 	s.client, s.local = f.connAddrs(c)
 	s.dstPort = int(s.local.Port())
+	s.cw.c = c
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 		s.iw.init(tc)
@@ -211,7 +213,7 @@ func (s *session) sendError(status int, close bool) {
 
 // writeClient writes b to the client within timeout_client and counts it.
 func (s *session) writeClient(b []byte) error {
-	_ = s.conn.SetWriteDeadline(s.p.now().Add(s.fe.timeouts.Client))
+	s.cw.write(s.p.now(), s.fe.timeouts.Client)
 	n, err := s.conn.Write(b)
 	s.tx.bytesOut += int64(n)
 	return err
