@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,5 +108,41 @@ func TestVagrantfileMatchesLab(t *testing.T) {
 	}
 	if !strings.Contains(string(lb), `vagrant/provision/$node.toml`) {
 		t.Error("lb.sh does not install the generated vagrant/provision/NODE.toml")
+	}
+}
+
+// lb.sh opens the peers port to the other node only, reading both from
+// the installed configuration: its sed lines must find them in the
+// generated files.
+func TestProvisionPeersFirewall(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../provision/lb.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var script []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "peer_ip=") || strings.HasPrefix(line, "peers_port=") {
+			script = append(script, line)
+		}
+	}
+	if len(script) != 2 {
+		t.Fatalf("lb.sh: want one peer_ip= and one peers_port= line, got %q", script)
+	}
+	script = append(script, `echo "$peer_ip $peers_port"`)
+	for _, n := range Nodes {
+		abs, err := filepath.Abs(vagrantFile(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.ReplaceAll(strings.Join(script, "\n"), "/etc/tandem/tandem.toml", abs)
+		out, err := exec.Command("bash", "-c", text).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", n.Name, err, out)
+		}
+		want := fmt.Sprintf("%s %d", VagrantAddrs[HostAddrs[peerOf(n).Name].Addr().String()], PeersPort)
+		if got := strings.TrimSpace(string(out)); got != want {
+			t.Errorf("%s: lb.sh finds peer and port %q, want %q", n.Name, got, want)
+		}
 	}
 }
