@@ -7,7 +7,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 4s
 
-.PHONY: help build test lint unit fuzz deps run demo bench rpm clean
+.PHONY: help build test lint unit fuzz deps run demo bench rpm soak clean
 
 help:
 	@echo "make demo   failover demo in network namespaces (root)"
@@ -16,6 +16,7 @@ help:
 	@echo "make run    run the quickstart config with a demo backend"
 	@echo "make bench  tandem vs HAProxy side by side"
 	@echo "make rpm    CentOS 7 RPM in dist/"
+	@echo "make soak   bounded soak: load, reloads, flapping servers (SOAK_DURATION=2m)"
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tandem ./cmd/tandem
@@ -53,6 +54,10 @@ bench: build
 # dist/tandem-VERSION-1.el7.x86_64.rpm (xz payload, for CentOS 7).
 rpm: build
 	$(GO) run ./packaging/cmd/mkrpm -bin bin/tandem -version '$(VERSION)' -out dist
+
+# Bounded soak on loopback (internal/soak): SOAK_DURATION=2m by default.
+soak: build
+	TANDEM_BIN=$(CURDIR)/bin/tandem $(GO) run ./internal/soak
 
 clean:
 	rm -rf bin dist out

@@ -275,15 +275,25 @@ func (s *Source) sampleOne(key string, tot, req int64, now time.Time) {
 }
 
 // SetServerAdmin sets the admin state of backend/server, on behalf of who
-// (e.g. "stats page user admin", "admin socket"), and logs it.
+// (e.g. "stats page user admin", "admin socket"), logs it and tells the
+// peer node (OnServerChange).
 func (s *Source) SetServerAdmin(backend, server string, a health.AdminState, who string) error {
+	return s.setServerAdmin(backend, server, a, who, true)
+}
+
+// SetServerAdminLocal is SetServerAdmin on this node only (`--local`).
+func (s *Source) SetServerAdminLocal(backend, server string, a health.AdminState, who string) error {
+	return s.setServerAdmin(backend, server, a, who, false)
+}
+
+func (s *Source) setServerAdmin(backend, server string, a health.AdminState, who string, replicate bool) error {
 	srv, err := s.server(backend, server)
 	if err != nil {
 		return fmt.Errorf("set server %s/%s state %s: %w", backend, server, strings.ToLower(a.String()), err)
 	}
 	old := srv.Admin()
 	srv.SetAdmin(a)
-	if s.o.OnServerChange != nil {
+	if replicate && s.o.OnServerChange != nil {
 		s.o.OnServerChange(backend, server, srv.Admin(), srv.Weight())
 	}
 	s.o.Logger.Info().Str("backend", backend).Str("server", server).Str("by", who).
@@ -321,6 +331,15 @@ func onOff(enabled bool) string {
 
 // SetServerWeight sets the runtime weight of backend/server and logs it.
 func (s *Source) SetServerWeight(backend, server string, w int, who string) error {
+	return s.setServerWeight(backend, server, w, who, true)
+}
+
+// SetServerWeightLocal is SetServerWeight on this node only (`--local`).
+func (s *Source) SetServerWeightLocal(backend, server string, w int, who string) error {
+	return s.setServerWeight(backend, server, w, who, false)
+}
+
+func (s *Source) setServerWeight(backend, server string, w int, who string, replicate bool) error {
 	srv, err := s.server(backend, server)
 	if err != nil {
 		return fmt.Errorf("set server %s/%s weight %d: %w", backend, server, w, err)
@@ -329,7 +348,7 @@ func (s *Source) SetServerWeight(backend, server string, w int, who string) erro
 	if err := srv.SetWeight(w); err != nil {
 		return err
 	}
-	if s.o.OnServerChange != nil {
+	if replicate && s.o.OnServerChange != nil {
 		s.o.OnServerChange(backend, server, srv.Admin(), srv.Weight())
 	}
 	s.o.Logger.Info().Str("backend", backend).Str("server", server).Str("by", who).

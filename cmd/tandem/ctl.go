@@ -18,10 +18,11 @@ the answer. Exits 1 if a command failed or tandem is not running.
 
 Commands (';' separates several, as with socat on the socket):
   show info | show stat [json] | show servers state [BACKEND] | show vrrp
+  show table [BACKEND] | clear table BACKEND | show peers
   set server BACKEND/SERVER state ready|drain|maint
   set server BACKEND/SERVER weight 0-256 | get weight BACKEND/SERVER
-  enable server BACKEND/SERVER | disable server BACKEND/SERVER
-  vrrp failover INSTANCE | help`, stderr)
+  enable|disable server BACKEND/SERVER | enable|disable health BACKEND/SERVER
+  vrrp failover INSTANCE | reload | help`, stderr)
 	sock := fs.String("s", "/run/tandem/admin.sock", "admin `socket` path ([global] admin_socket)")
 	timeout := fs.Duration("t", 30*time.Second, "give up after this `duration`")
 	if err := fs.Parse(args); err != nil {

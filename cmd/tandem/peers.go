@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -105,3 +109,39 @@ func (l *peerLink) publish(backend, server string, admin health.AdminState, weig
 	}
 	l.node.PublishServerState(backend, server, admin, weight)
 }
+
+// show is the text of `tandem ctl show peers`: one line per field, as
+// `show info` prints them.
+func (l *peerLink) show() (string, error) {
+	if l == nil {
+		return "", errNoPeers
+	}
+	s := l.node.Snapshot()
+	state := "DOWN"
+	if s.Up {
+		state = "UP"
+	}
+	digest := "unknown (no hello yet)"
+	switch {
+	case s.DigestKnown && s.DigestMatch:
+		digest = "match"
+	case s.DigestKnown:
+		digest = "DIFFERS in: " + strings.Join(s.Differs, ", ")
+	}
+	ago := func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return time.Since(t).Round(time.Millisecond).String() + " ago"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "local: %s\npeer: %s %s\nlink: %s since %s\n", s.Local, s.Peer, s.PeerAddr, state, ago(s.Since))
+	fmt.Fprintf(&b, "last_received: %s\nlast_sent: %s\nconnects: %d\n", ago(s.LastRecv), ago(s.LastSent), s.Connects)
+	fmt.Fprintf(&b, "entries_sent: %d\nentries_received: %d\nstates_sent: %d\nstates_received: %d\n",
+		s.EntriesSent, s.EntriesReceived, s.StatesSent, s.StatesReceived)
+	fmt.Fprintf(&b, "resyncs_sent: %d\nresyncs_received: %d\npending: %d\ndropped: %d\n", s.ResyncsSent, s.ResyncsReceived, s.Pending, s.Dropped)
+	fmt.Fprintf(&b, "auth_failures: %d\nprotocol_errors: %d\nconfig_digest: %s", s.AuthFailures, s.ProtocolErrors, digest)
+	return b.String(), nil
+}
+
+var errNoPeers = errors.New("no [peers] section is configured")

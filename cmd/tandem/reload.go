@@ -734,6 +734,9 @@ type adminSource struct {
 // Reload reloads the configuration file (`tandem ctl reload`).
 func (s adminSource) Reload(who string) error { return s.a.reload(who) }
 
+// ShowPeers is `tandem ctl show peers`.
+func (s adminSource) ShowPeers() (string, error) { return s.a.peers.show() }
+
 func (a *app) startAdmin(src *stats.Source) error {
 	path := a.cfg.Global.AdminSocket
 	if path == "" {

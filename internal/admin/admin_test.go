@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -175,7 +176,8 @@ func TestCommands(t *testing.T) {
 		{"clear table app\n", "\n"},
 		{"clear table nope\n", "No such table: nope.\n\n"},
 		{"clear table\n", "usage: clear table <name>\n\n"},
-		{"reload\n", "reload is not supported yet: restart tandem to apply a new configuration.\n\n"},
+		{"reload\n", "reload is not supported here.\n\n"},
+		{"reload now\n", "usage: reload\n\n"},
 		{"show info\n", "Name: tandem\nVersion: 1.0\n…"},
 		{"show stat\n", "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,…"},
 		{"show vrrp\n", "# instance interface vrid state priority configured_priority master vips since_last_transition adverts_sent adverts_received became_master\nVI_1 eth1 51 MASTER 100 100 - - -1 0 0 0\n\n"},
@@ -343,5 +345,68 @@ func TestListenRefusesNonSocket(t *testing.T) {
 	}
 	if err := NewServer(nil, zerolog.Nop()).Listen(path); err == nil || !strings.Contains(err.Error(), "not a socket") {
 		t.Errorf("Listen on a regular file: %v", err)
+	}
+}
+
+// reloadSource is a Source that can reload, as the running app's is.
+type reloadSource struct {
+	Source
+	err   error
+	calls []string
+}
+
+func (r *reloadSource) Reload(who string) error {
+	r.calls = append(r.calls, who)
+	return r.err
+}
+
+func TestReloadCommand(t *testing.T) {
+	t.Parallel()
+	src := &reloadSource{Source: newSource(newFakeProxy(), nil)}
+	if got := run(t, src, "reload\n"); got != "Reload done: the new configuration is running.\n\n" {
+		t.Errorf("reload: %q", got)
+	}
+	src.err = errors.New("tandem.toml:3:1: unknown key \"x\"")
+	if got := run(t, src, "reload\n"); got != "Reload failed: tandem.toml:3:1: unknown key \"x\"\n\n" {
+		t.Errorf("failed reload: %q", got)
+	}
+	if len(src.calls) != 2 {
+		t.Errorf("Reload called %d times, want 2", len(src.calls))
+	}
+}
+
+// A server change reaches the peer unless the command ends with --local.
+func TestLocalChangesAreNotReplicated(t *testing.T) {
+	t.Parallel()
+	var replicated []string
+	src := stats.NewSource(stats.SourceOptions{
+		Proxy:  newFakeProxy(),
+		Config: lb.Config{Backends: []lb.BackendConfig{{Name: "app", Servers: []lb.ServerConfig{{Name: "s1", Weight: 1}, {Name: "s2", Weight: 2}}}}},
+		OnServerChange: func(b, s string, a health.AdminState, w int) {
+			replicated = append(replicated, fmt.Sprintf("%s/%s %s %d", b, s, a, w))
+		},
+	})
+	for _, line := range []string{
+		"set server app/s1 state drain\n",
+		"set server app/s1 state ready --local\n",
+		"set server app/s2 weight 7 --local\n",
+		"set server app/s2 weight 9\n",
+		"disable server app/s2 --local\n",
+		"enable server app/s2\n",
+	} {
+		if got := run(t, src, line); got != "\n" {
+			t.Errorf("%q: %q", line, got)
+		}
+	}
+	want := []string{
+		"app/s1 " + health.Drain.String() + " 1",
+		"app/s2 " + health.Ready.String() + " 9",
+		"app/s2 " + health.Ready.String() + " 9",
+	}
+	if diff := cmp.Diff(want, replicated); diff != "" {
+		t.Errorf("replicated changes (-want +got):\n%s", diff)
+	}
+	if got := run(t, src, "disable health app/s1 --local\n"); !strings.HasPrefix(got, "usage:") {
+		t.Errorf("--local on health: %q", got)
 	}
 }

@@ -19,6 +19,10 @@ type Source interface {
 	View() *stats.View
 	SetServerAdmin(backend, server string, a health.AdminState, who string) error
 	SetServerWeight(backend, server string, w int, who string) error
+	// The Local variants change this node only (`--local`): nothing is
+	// replicated to the peer node.
+	SetServerAdminLocal(backend, server string, a health.AdminState, who string) error
+	SetServerWeightLocal(backend, server string, w int, who string) error
 	SetServerChecks(backend, server string, enabled bool, who string) error
 	ServerWeight(backend, server string) (cur, initial int, err error)
 	Failover(instance, who string) error
@@ -75,7 +79,8 @@ var helpText = []entry{
 	{"vrrp failover <instance>", "make this node's master step down (priority-0 advert)"},
 	{"show table [NAME]", "report the stick tables, or the entries of one"},
 	{"clear table NAME", "remove every entry of a stick table"},
-	{"reload", "not supported yet"},
+	{"show peers", "the link to the peer node: state, counters, config digest"},
+	{"reload", "check the configuration file and switch to it (as SIGHUP)"},
 }
 
 func help() string {
@@ -122,7 +127,9 @@ func exec(src Source, cmd Command, s *session) answer {
 		}
 		return answer{}
 	case "enable", "disable":
-		if (arg(1) != "server" && arg(1) != "health") || len(cmd) != 3 {
+		var local bool
+		cmd, local = cutLocal(cmd)
+		if (arg(1) != "server" && arg(1) != "health") || len(cmd) != 3 || local && arg(1) == "health" {
 			return fail("usage: %s server|health <backend>/<server>", arg(0))
 		}
 		b, sv, ok := splitServer(arg(2))
@@ -136,7 +143,7 @@ func exec(src Source, cmd Command, s *session) answer {
 		if arg(0) == "enable" {
 			st = health.Ready
 		}
-		return setAdmin(src, b, sv, st, s.who)
+		return setAdmin(src, b, sv, st, s.who, local)
 	case "set":
 		switch arg(1) {
 		case "server":
@@ -187,7 +194,17 @@ func exec(src Source, cmd Command, s *session) answer {
 		}
 		return fail("usage: vrrp failover <instance>")
 	case "reload":
-		return fail("reload is not supported yet: restart tandem to apply a new configuration.")
+		if len(cmd) != 1 {
+			return fail("usage: reload")
+		}
+		r, ok := src.(interface{ Reload(who string) error })
+		if !ok {
+			return fail("reload is not supported here.")
+		}
+		if err := r.Reload(s.who); err != nil {
+			return fail("Reload failed: %v", err)
+		}
+		return output("Reload done: the new configuration is running.")
 	}
 	return fail("Unknown command: '%s'. Type 'help' for the list of commands.", truncate(cmd.String(), 80))
 }
@@ -217,8 +234,12 @@ func serverError(err error) answer {
 	return fail("%v", err)
 }
 
-func setAdmin(src Source, backend, server string, st health.AdminState, who string) answer {
-	if err := src.SetServerAdmin(backend, server, st, who); err != nil {
+func setAdmin(src Source, backend, server string, st health.AdminState, who string, local bool) answer {
+	set := src.SetServerAdmin
+	if local {
+		set = src.SetServerAdminLocal
+	}
+	if err := set(backend, server, st, who); err != nil {
 		return serverError(err)
 	}
 	return answer{}
@@ -236,6 +257,7 @@ func setChecks(src Source, backend, server string, enabled bool, who string) ans
 }
 
 func execSetServer(src Source, cmd Command, s *session) answer {
+	cmd, local := cutLocal(cmd)
 	if len(cmd) < 4 {
 		return fail("usage: set server <backend>/<server> state ready|drain|maint | weight <0-256>")
 	}
@@ -259,7 +281,7 @@ func execSetServer(src Source, cmd Command, s *session) answer {
 		default:
 			return fail("'set server <srv> state' expects 'ready', 'drain' and 'maint'.")
 		}
-		return setAdmin(src, b, sv, st, s.who)
+		return setAdmin(src, b, sv, st, s.who, local)
 	case "weight":
 		if len(cmd) != 5 {
 			return fail("usage: set server <backend>/<server> weight <0-256>")
@@ -271,7 +293,11 @@ func execSetServer(src Source, cmd Command, s *session) answer {
 		if w < 0 || w > health.MaxWeight {
 			return fail("Absolute weight can only be between 0 and %d inclusive.", health.MaxWeight)
 		}
-		if err := src.SetServerWeight(b, sv, w, s.who); err != nil {
+		set := src.SetServerWeight
+		if local {
+			set = src.SetServerWeightLocal
+		}
+		if err := set(b, sv, w, s.who); err != nil {
 			return serverError(err)
 		}
 		return answer{}
@@ -319,6 +345,16 @@ func execShow(src Source, cmd Command) answer {
 			return fail("usage: show vrrp")
 		}
 		return showVRRP(src.View())
+	case "peers":
+		p, ok := src.(interface{ ShowPeers() (string, error) })
+		if !ok || len(cmd) != 2 {
+			return fail("usage: show peers")
+		}
+		text, err := p.ShowPeers()
+		if err != nil {
+			return fail("%v.", err)
+		}
+		return output(text)
 	case "table":
 		if len(cmd) > 3 {
 			return fail("usage: show table [NAME]")
@@ -441,4 +477,13 @@ func showVRRP(v *stats.View) answer {
 			in.Counters.AdvertsSent, in.Counters.AdvertsReceived, in.Counters.BecameMaster)
 	}
 	return output(b.String())
+}
+
+// cutLocal strips tandem's trailing `--local` (change this node only, do
+// not replicate to the peer) from a server command.
+func cutLocal(cmd Command) (Command, bool) {
+	if n := len(cmd); n > 0 && cmd[n-1] == "--local" {
+		return cmd[:n-1], true
+	}
+	return cmd, false
 }
