@@ -43,10 +43,11 @@ func (f *msg) NumHeaders() int { return len(f.hdrs) }
 func (f *msg) HeaderAt(i int) (name, value []byte) {
 	return f.hdrs[i][0], f.hdrs[i][1]
 }
-func (f *msg) Src() netip.Addr { return f.src }
-func (f *msg) DstPort() int    { return f.port }
-func (f *msg) SSL() bool       { return f.ssl }
-func (f *msg) SNI() []byte     { return f.sni }
+func (f *msg) Src() netip.Addr     { return f.src }
+func (f *msg) DstPort() int        { return f.port }
+func (f *msg) SSL() bool           { return f.ssl }
+func (f *msg) SNI() []byte         { return f.sni }
+func (f *msg) SSLProtocol() []byte { return nil }
 
 func (f *msg) Host() []byte {
 	for _, h := range f.hdrs {
