@@ -12,10 +12,11 @@ import (
 
 // idleConnBudget is what one idle keep-alive client connection may cost
 // the process, heap and goroutine stack together (issue 4 asks for at most
-// 8 KiB of RSS each; HAProxy needs about 1.3). It includes the test's own
+// 8 KiB of RSS each; HAProxy needs about 1.3; tandem measures about 5.8:
+// a 4 KiB stack and 1.7 KiB of heap). It includes the test's own
 // client-side net.Conn (a few hundred bytes), so the proxy's share is a
 // little less.
-const idleConnBudget = 6 * 1024
+const idleConnBudget = 7 * 1024
 
 // idleMem opens n keep-alive connections to a proxy in front of a raw
 // backend, does one request on each and leaves them open, and returns the
