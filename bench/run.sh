@@ -19,7 +19,7 @@
 #   BENCH_HS_CONNS   concurrent tlsload connections in the handshake scenarios (default 32)
 #   BENCH_PROXIES    default "tandem haproxy"
 #   BENCH_DEADLINE   seconds after which remaining measurements are skipped (default 345)
-#   BENCH_HAPROXY_LOG=1  give HAProxy a traffic log to /dev/null too (tandem cannot turn its off yet)
+#   BENCH_HAPROXY_LOG=1  give both proxies a traffic log line per request (to /dev/null); default off for both
 #   TANDEM_BIN       tandem binary (default bin/tandem; `make bench` builds it)
 #   BENCH_OUT        output directory (default out/bench)
 #
@@ -371,8 +371,9 @@ maxconn = $MAXCONN
 admin_socket = "$TMP/tandem-admin.sock"
 
 [log]
-target = "stderr"   # stderr goes to /dev/null: traffic lines cannot be turned off yet
+target = "stderr"   # stderr goes to /dev/null
 level = "warning"
+traffic = $([ "$HAPROXY_LOG" = 1 ] && echo true || echo false)   # as HAProxy's: off unless BENCH_HAPROXY_LOG=1
 
 [defaults]
 mode = "$mode"
@@ -619,7 +620,7 @@ fi
   echo "# nginx: $(nginx -v 2>&1)"
   echo "# wrk: $(wrk -v 2>&1 | head -n1)"
   [ -x "$TANDEM_BIN" ] && echo "# tandem: $TANDEM_BIN $("$TANDEM_BIN" version 2>/dev/null | head -n1)"
-  echo "# settings: proxies '$PROXIES', scenarios '$SCENARIOS', $ROUNDS rounds x ${DURATION}s (+${WARMUP}s warm-up), $CONNS connections, $IDLE idle connections, maxconn $MAXCONN, proxy on CPU $PROXY_CPU, nginx and wrk on CPU $LOAD_CPU, HAProxy traffic log: $([ "$HAPROXY_LOG" = 1 ] && echo 'to /dev/null' || echo off), tandem traffic log: to /dev/null"
+  echo "# settings: proxies '$PROXIES', scenarios '$SCENARIOS', $ROUNDS rounds x ${DURATION}s (+${WARMUP}s warm-up), $CONNS connections, $IDLE idle connections, maxconn $MAXCONN, proxy on CPU $PROXY_CPU, nginx and wrk on CPU $LOAD_CPU, HAProxy traffic log: $([ "$HAPROXY_LOG" = 1 ] && echo 'to /dev/null' || echo off), tandem traffic log: $([ "$HAPROXY_LOG" = 1 ] && echo 'to /dev/null' || echo off)"
 } >"$OUT/header.txt"
 cat "$OUT/header.txt" >&2
 
