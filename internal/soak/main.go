@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,11 +11,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -29,20 +24,32 @@ func main() {
 	}
 }
 
-// figures is what the soak reports.
-type figures struct {
-	Duration                          time.Duration
-	HTTPOK, HTTPFail                  int64
-	TCPOK, TCPFail                    int64
-	Reloads, ReloadsInvalid           int
-	Flaps                             int
-	GoroutinesBefore, GoroutinesAfter int
-	FDsBefore, FDsAfter               int
-	RSSBeforeKiB, RSSAfterKiB         int
-	HeapBefore, HeapAfter             uint64
-	FrontendReq, FrontendTCP          int64
-	failures                          []string
-	checks                            []string
+// Load shape: workers and the pause between one worker's requests.
+const (
+	httpWorkers, httpEvery = 8, 2 * time.Millisecond
+	tlsWorkers, tlsEvery   = 4, 5 * time.Millisecond
+	tcpWorkers, tcpEvery   = 2, 5 * time.Millisecond
+)
+
+// Around a VRRP move, client failures count against the move (bounded by
+// one second's worth of requests) from window before the command to
+// windowAfter after it; outside every window none may fail.
+const (
+	windowBefore = 500 * time.Millisecond
+	windowAfter  = 6 * time.Second
+)
+
+var kinds = []string{"http", "tls", "tcp"}
+
+// move is one VRRP failover during the soak.
+type move struct {
+	from, to *node
+	at       time.Time
+	took     time.Duration // until the VIP was on the new master only
+	err      error
+	fails    int           // client requests failed in its window
+	slow     int           // client requests slower than slowAfter in its window
+	outage   time.Duration // first affected request's start to last one's end
 }
 
 func run() error {
@@ -67,10 +74,44 @@ func run() error {
 		return err
 	}
 
+	// Where things live: all on loopback, or the VRRP lab (two nodes, the
+	// backends in a web namespace, the load from a client namespace
+	// through the VIP).
+	var l *lab
+	vrrpSkipped := labAvailable()
+	if vrrpSkipped == nil {
+		if l, err = newLab(); err != nil {
+			return fmt.Errorf("build the VRRP lab: %w", err)
+		}
+		defer func() {
+			if err := l.close(); err != nil {
+				fmt.Fprintln(os.Stderr, "soak: remove the lab:", err)
+			}
+		}()
+	}
+	listen := func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
+	var dial dialFunc = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
+	backendAddr := func(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+	if l != nil {
+		listen = l.hosts["web"].listen
+		dial = l.hosts["client"].dialContext
+		backendAddr = func(port int) string { return fmt.Sprintf("%s:%d", labAddrs["web"].Addr(), port) }
+	}
+	port := func(fixed int) (int, error) {
+		if l != nil {
+			return fixed, nil // a fresh namespace: nothing else listens
+		}
+		return freePort()
+	}
+
 	// Backends: three HTTP servers that flap, two TCP echo servers.
 	var web []*flapper
 	for i := range 3 {
-		f, err := newFlapper(fmt.Sprintf("s%d", i+1))
+		p, err := port(8001 + i)
+		if err != nil {
+			return err
+		}
+		f, err := newFlapper(fmt.Sprintf("s%d", i+1), backendAddr(p), listen)
 		if err != nil {
 			return err
 		}
@@ -78,24 +119,47 @@ func run() error {
 		web = append(web, f)
 	}
 	var echo []string
-	for range 2 {
-		a, closeEcho, err := echoServer()
+	for i := range 2 {
+		p, err := port(7001 + i)
 		if err != nil {
 			return err
 		}
-		defer closeEcho()
-		echo = append(echo, a)
+		ln, err := listen(backendAddr(p))
+		if err != nil {
+			return fmt.Errorf("echo server: %w", err)
+		}
+		defer ln.Close()
+		go echoServer(ln)
+		echo = append(echo, ln.Addr().String())
 	}
 	var ports [3]int
 	for i := range ports {
-		if ports[i], err = freePort(); err != nil {
+		if ports[i], err = port(8080 + i); err != nil {
 			return err
 		}
 	}
-	httpPort, tcpPort, dbgPort := ports[0], ports[1], ports[2]
-	sock := filepath.Join(dir, "admin.sock")
-	file := filepath.Join(dir, "tandem.toml")
-	config := func(i int) string {
+	httpPort, tcpPort, tlsPort := ports[0], ports[1], ports[2]
+	front, bindHost := "127.0.0.1", "127.0.0.1"
+	if l != nil {
+		front, bindHost = labVIP.Addr().String(), "*" // the VIP comes and goes: bind the wildcard
+	}
+	certFile, keyFile, certPEM, err := selfSigned(dir, net.ParseIP("127.0.0.1"), net.ParseIP(labVIP.Addr().String()))
+	if err != nil {
+		return err
+	}
+
+	// Nodes: one on loopback, or lb1 (master, 101) and lb2 (backup, 100).
+	var nodes []*node
+	if l == nil {
+		p, err := freePort()
+		if err != nil {
+			return err
+		}
+		nodes = []*node{newNode("tandem", nil, bin, dir, p)}
+	} else {
+		nodes = []*node{newNode("lb1", l.hosts["lb1"], bin, dir, 9901), newNode("lb2", l.hosts["lb2"], bin, dir, 9901)}
+	}
+	config := func(n *node, i int) string {
 		balance := []string{"roundrobin", "leastconn", "random"}[i%3]
 		c := fmt.Sprintf(`
 [global]
@@ -116,7 +180,7 @@ redispatch = true
 
 [[frontend]]
 name = "web"
-bind = ["127.0.0.1:%d"]
+bind = ["%s:%d"]
 default_backend = "app"
 
 [[backend]]
@@ -124,7 +188,7 @@ name = "app"
 balance = %q
 check = { type = "tcp", inter = "300ms", rise = 2, fall = 1 }
 server = [
-`, sock, httpPort, balance)
+`, n.sock, bindHost, httpPort, balance)
 		for j, f := range web {
 			c += fmt.Sprintf("  { name = \"s%d\", address = %q, check = true, weight = %d },\n", j+1, f.addr, 1+(i+j)%3)
 		}
@@ -133,7 +197,7 @@ server = [
 [[frontend]]
 name = "tcp-in"
 mode = "tcp"
-bind = ["127.0.0.1:%d"]
+bind = ["%s:%d"]
 default_backend = "echo"
 
 [[backend]]
@@ -141,215 +205,291 @@ name = "echo"
 mode = "tcp"
 balance = "source"
 server = [ { name = "e1", address = %q }, { name = "e2", address = %q } ]
-`, tcpPort, echo[0], echo[1])
+
+[[frontend]]
+name = "tls-in"
+bind = ["%s:%d"]
+default_backend = "app"
+
+[frontend.tls]
+certificates = [ { cert = %q, key = %q } ]
+min_version = "1.2"
+`, bindHost, tcpPort, echo[0], echo[1], bindHost, tlsPort, certFile, keyFile)
+		if l != nil {
+			state, prio := "master", 101
+			if n.name != "lb1" {
+				state, prio = "backup", 100
+			}
+			c += fmt.Sprintf(`
+[[vrrp.instance]]
+name = "VI_1"
+interface = %q
+state = %q
+virtual_router_id = 51
+priority = %d
+advert_int = "1s"
+auth_pass = "soak"
+virtual_ipaddress = [%q]
+`, labLink, state, prio, labVIP.String())
+		}
 		return c
 	}
-	if err := os.WriteFile(file, []byte(config(0)), 0o644); err != nil {
-		return err
-	}
-	var out lockedBuffer
-	cmd := exec.Command(bin, "run", "-c", file)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("TANDEM_DEBUG_ADDR=127.0.0.1:%d", dbgPort))
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
+	for _, n := range nodes {
+		defer n.stop()
+		if err := n.start(config(n, 0)); err != nil {
+			return err
 		}
-	}()
-	if err := waitUntil(10*time.Second, func() bool { return strings.Contains(out.String(), "tandem started") }); err != nil {
-		return fmt.Errorf("tandem did not start: %w\n%s", err, out.String())
 	}
-	pid := cmd.Process.Pid
-	dbg := fmt.Sprintf("http://127.0.0.1:%d/debug/tandem?gc=1", dbgPort)
+	if l != nil {
+		lb1 := nodes[0]
+		if err := waitUntil(15*time.Second, func() bool { return lb1.host.hasAddr(labVIP.Addr()) }); err != nil {
+			return fmt.Errorf("lb1 did not take the VIP: %w\n%s", err, tail(lb1.out.String(), 30))
+		}
+	}
 	// Baseline once every server is UP and the checks are running.
 	time.Sleep(2 * time.Second)
-	before, err := debug(dbg)
-	if err != nil {
-		return err
+	for _, n := range nodes {
+		if n.before, err = n.debug(); err != nil {
+			return fmt.Errorf("%s: read the debug endpoint: %w", n.name, err)
+		}
+		n.rssBeforeKiB = n.rss()
 	}
-	fig := figures{Duration: dur, GoroutinesBefore: before.Goroutines, FDsBefore: before.FDs,
-		RSSBeforeKiB: rss(pid), HeapBefore: before.HeapAlloc}
-	fmt.Printf("soak: %v of mixed load, reloads every 3 s, server flaps every 4 s (tandem pid %d)\n", dur, pid)
+	where := "on loopback (VRRP part skipped: " + fmt.Sprint(vrrpSkipped) + ")"
+	if l != nil {
+		where = fmt.Sprintf("through VIP %s of lb1 (pid %d) and lb2 (pid %d) in lab %s, failovers at %v and %v",
+			labVIP.Addr(), nodes[0].pid, nodes[1].pid, l.id, (dur / 3).Round(time.Second), (2 * dur / 3).Round(time.Second))
+	} else {
+		where += fmt.Sprintf(" (tandem pid %d)", nodes[0].pid)
+	}
+	fmt.Printf("soak: %v of mixed HTTP/TLS/TCP load, reloads every 3 s, server flaps every 4 s, %s\n", dur, where)
 
 	// Load.
+	start := time.Now()
 	lctx, stopLoad := context.WithTimeout(ctx, dur)
 	defer stopLoad()
-	var httpOK, httpFail, tcpOK, tcpFail atomic.Int64
-	var failMu sync.Mutex
-	failed := func(format string, a ...any) {
-		failMu.Lock()
-		if len(fig.failures) < 20 {
-			fig.failures = append(fig.failures, time.Now().Format("15:04:05.000 ")+fmt.Sprintf(format, a...))
-		}
-		failMu.Unlock()
-	}
+	rec := newRecorder(kinds...)
 	var wg sync.WaitGroup
-	url := fmt.Sprintf("http://127.0.0.1:%d/", httpPort)
-	for i := range 8 {
-		wg.Go(func() {
-			tr := &http.Transport{MaxIdleConnsPerHost: 1, DisableKeepAlives: i%2 == 1}
-			defer tr.CloseIdleConnections()
-			c := &http.Client{Transport: tr, Timeout: 15 * time.Second}
-			tick := time.NewTicker(2 * time.Millisecond)
-			defer tick.Stop()
-			for lctx.Err() == nil {
-				<-tick.C
-				resp, err := c.Get(url + strconv.Itoa(i))
-				if err != nil {
-					httpFail.Add(1)
-					failed("http: %v", err)
-					continue
-				}
-				_, err = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != 200 {
-					httpFail.Add(1)
-					failed("http: status %d %v", resp.StatusCode, err)
-					continue
-				}
-				httpOK.Add(1)
-			}
-		})
-	}
-	msg := bytes.Repeat([]byte("0123456789abcdef"), 64)
-	for range 2 {
-		wg.Go(func() {
-			buf := make([]byte, len(msg))
-			tick := time.NewTicker(5 * time.Millisecond)
-			defer tick.Stop()
-			for lctx.Err() == nil {
-				<-tick.C
-				c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", tcpPort), 5*time.Second)
-				if err != nil {
-					tcpFail.Add(1)
-					failed("tcp dial: %v", err)
-					continue
-				}
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				_, err = c.Write(msg)
-				if err == nil {
-					_, err = io.ReadFull(c, buf)
-				}
-				c.Close()
-				if err != nil || !bytes.Equal(buf, msg) {
-					tcpFail.Add(1)
-					failed("tcp: %v", err)
-					continue
-				}
-				tcpOK.Add(1)
-			}
-		})
-	}
+	httpLoad(lctx, &wg, rec, "http", httpWorkers, httpEvery, fmt.Sprintf("http://%s:%d/", front, httpPort), dial, nil)
+	httpLoad(lctx, &wg, rec, "tls", tlsWorkers, tlsEvery, fmt.Sprintf("https://%s:%d/", front, tlsPort), dial, certPEM)
+	tcpLoad(lctx, &wg, rec, tcpWorkers, tcpEvery, fmt.Sprintf("%s:%d", front, tcpPort), dial)
 
-	// Reloads and flaps until the load ends.
+	// Reloads, flaps and failovers until the load ends.
 	reloadTick := time.NewTicker(3 * time.Second)
 	flapTick := time.NewTicker(4 * time.Second)
-	var reloadErr error
+	defer reloadTick.Stop()
+	defer flapTick.Stop()
+	var failoverAt <-chan time.Time
+	if l != nil {
+		failoverAt = time.After(dur / 3)
+	}
+	var moves []*move
+	reloads, invalidReloads, flaps := 0, 0, 0
+	exited := make(chan *node, len(nodes))
+	for _, n := range nodes {
+		go func() {
+			select {
+			case <-n.exited:
+				exited <- n
+			case <-lctx.Done():
+			}
+		}()
+	}
 loop:
 	for {
 		select {
 		case <-lctx.Done():
 			break loop
-		case <-exited:
-			return fmt.Errorf("tandem exited during the soak:\n%s", tail(out.String(), 30))
+		case n := <-exited:
+			stopLoad()
+			wg.Wait()
+			return fmt.Errorf("%s exited during the soak:\n%s", n.name, tail(n.out.String(), 30))
 		case <-reloadTick.C:
-			fig.Reloads++
-			cfg := config(fig.Reloads)
-			invalid := fig.Reloads%4 == 0
+			reloads++
+			invalid := reloads%4 == 0
 			if invalid {
-				fig.ReloadsInvalid++
-				cfg += "\n[[backend]]\nname = \"app\"\n"
+				invalidReloads++
 			}
-			n := strings.Count(out.String(), "reloaded: ") + strings.Count(out.String(), "reload failed")
-			if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
-				return err
-			}
-			_ = cmd.Process.Signal(syscall.SIGHUP)
-			if err := waitUntil(10*time.Second, func() bool {
-				return strings.Count(out.String(), "reloaded: ")+strings.Count(out.String(), "reload failed") > n
-			}); err != nil && reloadErr == nil {
-				reloadErr = fmt.Errorf("reload %d did not finish: %w", fig.Reloads, err)
+			for _, n := range nodes {
+				cfg := config(n, reloads)
+				if invalid {
+					cfg += "\n[[backend]]\nname = \"app\"\n"
+				}
+				n.reload(cfg)
 			}
 		case <-flapTick.C:
-			f := web[fig.Flaps%len(web)]
-			fig.Flaps++
+			f := web[flaps%len(web)]
+			flaps++
 			f.flap(1500 * time.Millisecond)
+		case <-failoverAt:
+			m := &move{from: nodes[0], to: nodes[1]}
+			if len(moves) == 1 {
+				m.from, m.to = nodes[1], nodes[0]
+			}
+			moves = append(moves, m)
+			m.failover()
+			if len(moves) == 1 {
+				failoverAt = time.After(time.Until(start.Add(2 * dur / 3)))
+			}
 		}
 	}
-	reloadTick.Stop()
-	flapTick.Stop()
 	wg.Wait()
 	for _, f := range web {
 		f.waitUp()
 	}
-	fig.HTTPOK, fig.HTTPFail, fig.TCPOK, fig.TCPFail = httpOK.Load(), httpFail.Load(), tcpOK.Load(), tcpFail.Load()
 
-	// Settle: old generations drain, idle server connections age out (4 s).
-	var after debugInfo
-	settled := waitUntil(30*time.Second, func() bool {
-		after, err = debug(dbg)
-		return err == nil && after.Goroutines <= before.Goroutines+5 && after.FDs <= before.FDs+5
-	})
-	fig.GoroutinesAfter, fig.FDsAfter, fig.HeapAfter = after.Goroutines, after.FDs, after.HeapAlloc
-	fig.RSSAfterKiB = rss(pid)
-	fig.FrontendReq = statInt(bin, sock, "web", "FRONTEND", "req_tot")
-	fig.FrontendTCP = statInt(bin, sock, "tcp-in", "FRONTEND", "stot")
+	// Settle: old generations drain, idle server connections age out (4 s),
+	// client connections left on a former master time out (10 s).
+	var settled []error
+	for _, n := range nodes {
+		err := waitUntil(30*time.Second, func() bool {
+			var err error
+			n.after, err = n.debug()
+			return err == nil && n.after.Goroutines <= n.before.Goroutines+5 && n.after.FDs <= n.before.FDs+5
+		})
+		settled = append(settled, err)
+		n.rssAfterKiB = n.rss()
+	}
 
+	// Set the failed and slow requests against the moves.
+	var outside []event
+	for _, e := range rec.events {
+		var in *move
+		for _, m := range moves {
+			if !e.end.Before(m.at.Add(-windowBefore)) && e.start.Before(m.at.Add(windowAfter)) {
+				in = m
+			}
+		}
+		if in == nil {
+			if e.failed {
+				outside = append(outside, e)
+			}
+			continue
+		}
+		if e.failed {
+			in.fails++
+		} else {
+			in.slow++
+		}
+		if d := e.end.Sub(in.at); d > in.outage {
+			in.outage = d
+		}
+	}
+	var total int64
+	for _, k := range kinds {
+		total += rec.total(k)
+	}
+	perSecond := int(float64(total) / time.Since(start).Seconds())
+
+	var checks []string
+	bad := 0
 	check := func(ok bool, format string, a ...any) {
 		s := "PASS  "
 		if !ok {
 			s = "FAIL  "
-		}
-		fig.checks = append(fig.checks, s+fmt.Sprintf(format, a...))
-	}
-	check(reloadErr == nil, "every reload finished (%v)", reloadErr)
-	check(fig.HTTPFail == 0, "HTTP requests failed: %d of %d", fig.HTTPFail, fig.HTTPOK+fig.HTTPFail)
-	check(fig.TCPFail == 0, "TCP sessions failed: %d of %d", fig.TCPFail, fig.TCPOK+fig.TCPFail)
-	check(settled == nil, "goroutines %d -> %d, open files %d -> %d (allowed +5)", fig.GoroutinesBefore, fig.GoroutinesAfter, fig.FDsBefore, fig.FDsAfter)
-	check(fig.RSSAfterKiB <= 2*fig.RSSBeforeKiB+64<<10, "RSS %d KiB -> %d KiB (heap %d -> %d KiB)", fig.RSSBeforeKiB, fig.RSSAfterKiB, fig.HeapBefore>>10, fig.HeapAfter>>10)
-	check(fig.FrontendReq == fig.HTTPOK+fig.HTTPFail, "frontend web req_tot %d = client HTTP requests %d", fig.FrontendReq, fig.HTTPOK+fig.HTTPFail)
-	check(fig.FrontendTCP == fig.TCPOK+fig.TCPFail, "frontend tcp-in sessions %d = client TCP sessions %d", fig.FrontendTCP, fig.TCPOK+fig.TCPFail)
-	valid := fig.Reloads - fig.ReloadsInvalid
-	check(strings.Count(out.String(), "reloaded: ") == valid && strings.Count(out.String(), "reload failed") == fig.ReloadsInvalid,
-		"reloads: %d done, %d invalid refused", valid, fig.ReloadsInvalid)
-
-	fmt.Printf("soak: %d HTTP requests, %d TCP sessions, %d reloads (%d invalid), %d server flaps in %v\n",
-		fig.HTTPOK+fig.HTTPFail, fig.TCPOK+fig.TCPFail, fig.Reloads, fig.ReloadsInvalid, fig.Flaps, dur)
-	bad := 0
-	for _, c := range fig.checks {
-		fmt.Println(c)
-		if strings.HasPrefix(c, "FAIL") {
 			bad++
 		}
+		checks = append(checks, s+fmt.Sprintf(format, a...))
 	}
-	for _, f := range fig.failures {
-		fmt.Println("  failure:", f)
+	for _, n := range nodes {
+		check(n.reloadErr == nil, "%s: every reload finished (%v)", n.name, n.reloadErr)
+		d, f := n.reloads()
+		check(d == reloads-invalidReloads && f == invalidReloads, "%s: reloads: %d done, %d invalid refused (of %d sent, %d invalid)", n.name, d, f, reloads, invalidReloads)
+	}
+	outsideBy := map[string]int{}
+	for _, e := range outside {
+		outsideBy[e.kind]++
+	}
+	for _, k := range kinds {
+		check(outsideBy[k] == 0, "%s requests failed outside failovers: %d of %d (%d failed in all)", strings.ToUpper(k), outsideBy[k], rec.total(k), rec.fail[k].Load())
+	}
+	for i, m := range moves {
+		check(m.err == nil, "failover %d %s -> %s: VIP moved in %v (%v)", i+1, m.from.name, m.to.name, m.took.Round(time.Millisecond), m.err)
+		check(m.fails <= perSecond, "failover %d: %d client requests failed, %d slow (> %v), outage %v (allowed: 1 s of requests = %d)",
+			i+1, m.fails, m.slow, slowAfter, m.outage.Round(time.Millisecond), perSecond)
+	}
+	for i, n := range nodes {
+		check(settled[i] == nil, "%s: goroutines %d -> %d, open files %d -> %d (allowed +5)", n.name, n.before.Goroutines, n.after.Goroutines, n.before.FDs, n.after.FDs)
+		check(n.rssAfterKiB <= 2*n.rssBeforeKiB+64<<10, "%s: RSS %d KiB -> %d KiB (heap %d -> %d KiB)", n.name, n.rssBeforeKiB, n.rssAfterKiB, n.before.HeapAlloc>>10, n.after.HeapAlloc>>10)
+	}
+	// Counters: the frontends of all nodes against the clients. Around a
+	// move a request can be counted by no node (reset by the new master's
+	// kernel) or twice (Go's transport retries an idempotent request whose
+	// reused connection broke): at most one per failed request plus one
+	// per worker and move.
+	counters := []struct{ kind, frontend, col string }{{"http", "web", "req_tot"}, {"tls", "tls-in", "req_tot"}, {"tcp", "tcp-in", "stot"}}
+	workers := map[string]int{"http": httpWorkers, "tls": tlsWorkers, "tcp": tcpWorkers}
+	for _, c := range counters {
+		var sum int64
+		var parts []string
+		for _, n := range nodes {
+			v := n.stat(c.frontend, "FRONTEND", c.col)
+			sum += v
+			parts = append(parts, fmt.Sprintf("%s %d", n.name, v))
+		}
+		slack := int64(0)
+		if len(moves) > 0 {
+			slack = rec.fail[c.kind].Load() + int64(workers[c.kind]*len(moves))
+		}
+		diff := sum - rec.total(c.kind)
+		check(diff <= slack && -diff <= slack, "frontend %s %s %d (%s) = client %s requests %d (off by %d, allowed %d)",
+			c.frontend, c.col, sum, strings.Join(parts, " + "), strings.ToUpper(c.kind), rec.total(c.kind), diff, slack)
+	}
+
+	fmt.Printf("soak: %d HTTP requests, %d TLS requests, %d TCP sessions (%d/s), %d reloads (%d invalid), %d server flaps, %d failovers in %v\n",
+		rec.total("http"), rec.total("tls"), rec.total("tcp"), perSecond, reloads, invalidReloads, flaps, len(moves), dur)
+	if l == nil {
+		fmt.Println("soak: VRRP failover skipped:", vrrpSkipped)
+	}
+	for _, c := range checks {
+		fmt.Println(c)
+	}
+	for i, e := range outside {
+		if i == 20 {
+			fmt.Printf("  ... %d more\n", len(outside)-20)
+			break
+		}
+		fmt.Printf("  failure: %s %s: %s\n", e.end.Format("15:04:05.000"), e.kind, e.msg)
 	}
 	// SOAK_OUTPUT=FILE keeps tandem's whole output for a look afterwards.
 	if path := os.Getenv("SOAK_OUTPUT"); path != "" {
-		_ = os.WriteFile(path, []byte(out.String()), 0o644)
+		var b strings.Builder
+		for _, n := range nodes {
+			fmt.Fprintf(&b, "=== %s ===\n%s", n.name, n.out.String())
+		}
+		_ = os.WriteFile(path, []byte(b.String()), 0o644)
+	}
+	if ctx.Err() != nil {
+		return errors.New("interrupted")
 	}
 	if bad > 0 {
-		fmt.Println("--- tandem output (tail) ---")
-		fmt.Println(tail(out.String(), 40))
+		for _, n := range nodes {
+			fmt.Printf("--- %s output (tail) ---\n", n.name)
+			fmt.Println(tail(n.out.String(), 40))
+		}
 		return fmt.Errorf("%d check(s) failed", bad)
 	}
 	return nil
 }
 
+// failover asks the master to step down (`tandem ctl vrrp failover`) and
+// waits until the VIP is on the other node only.
+func (m *move) failover() {
+	m.at = time.Now()
+	if _, err := m.from.ctl("vrrp", "failover", "VI_1"); err != nil {
+		m.err = err
+		return
+	}
+	vip := labVIP.Addr()
+	if err := waitUntil(10*time.Second, func() bool { return m.to.host.hasAddr(vip) && !m.from.host.hasAddr(vip) }); err != nil {
+		m.err = fmt.Errorf("VIP not on %s alone: %w", m.to.name, err)
+	}
+	m.took = time.Since(m.at)
+}
+
 // binary is $TANDEM_BIN or a fresh build of ./cmd/tandem.
 func binary(dir string) (string, error) {
 	if p := os.Getenv("TANDEM_BIN"); p != "" {
-		return p, nil
+		return filepath.Abs(p)
 	}
 	p := filepath.Join(dir, "tandem")
 	cmd := exec.Command("go", "build", "-o", p, "./cmd/tandem")
@@ -364,25 +504,22 @@ func binary(dir string) (string, error) {
 // in-flight requests always finish (graceful shutdown).
 type flapper struct {
 	name, addr string
+	listen     func(string) (net.Listener, error)
 	mu         sync.Mutex
 	srv        *http.Server
 	up         chan struct{}
 }
 
-func newFlapper(name string) (*flapper, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	f := &flapper{name: name, addr: fmt.Sprintf("127.0.0.1:%d", port), up: make(chan struct{})}
+func newFlapper(name, addr string, listen func(string) (net.Listener, error)) (*flapper, error) {
+	f := &flapper{name: name, addr: addr, listen: listen, up: make(chan struct{})}
 	if err := f.start(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("server %s: %w", name, err)
 	}
 	return f, nil
 }
 
 func (f *flapper) start() error {
-	ln, err := net.Listen("tcp", f.addr)
+	ln, err := f.listen(f.addr)
 	if err != nil {
 		return err
 	}
@@ -436,25 +573,18 @@ func (f *flapper) stop() {
 	}
 }
 
-// echoServer echoes each TCP connection until its peer closes.
-func echoServer() (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
+// echoServer echoes each TCP connection of ln until its peer closes.
+func echoServer(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String(), func() { ln.Close() }, nil
+		go func() {
+			defer c.Close()
+			_, _ = io.Copy(c, c)
+		}()
+	}
 }
 
 func freePort() (int, error) {
@@ -464,57 +594,6 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-type debugInfo struct {
-	Goroutines int    `json:"goroutines"`
-	HeapAlloc  uint64 `json:"heap_alloc"`
-	FDs        int    `json:"fds"`
-}
-
-func debug(url string) (debugInfo, error) {
-	var d debugInfo
-	resp, err := http.Get(url)
-	if err != nil {
-		return d, err
-	}
-	defer resp.Body.Close()
-	err = json.NewDecoder(resp.Body).Decode(&d)
-	return d, err
-}
-
-func rss(pid int) int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b)
-	if m == nil {
-		return -1
-	}
-	n, _ := strconv.Atoi(string(m[1]))
-	return n
-}
-
-// statInt reads one `show stat` field through `tandem ctl`.
-func statInt(bin, sock, px, sv, col string) int64 {
-	out, err := exec.Command(bin, "ctl", "-s", sock, "show", "stat").Output()
-	if err != nil {
-		return -1
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	cols := strings.Split(strings.TrimPrefix(lines[0], "# "), ",")
-	idx := -1
-	for i, c := range cols {
-		if c == col {
-			idx = i
-		}
-	}
-	for _, l := range lines[1:] {
-		f := strings.Split(l, ",")
-		if len(f) > idx && idx >= 0 && f[0] == px && f[1] == sv {
-			n, _ := strconv.ParseInt(f[idx], 10, 64)
-			return n
-		}
-	}
-	return -1
 }
 
 func waitUntil(timeout time.Duration, cond func() bool) error {
@@ -534,21 +613,4 @@ func tail(s string, n int) string {
 		l = l[len(l)-n:]
 	}
 	return strings.Join(l, "\n")
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
