@@ -293,7 +293,7 @@ admin = true
 			{[]string{"-s", sock, "set", "server", "app/nope", "state", "ready"}, 1, "", "tandem ctl: No such server.\n"},
 			{[]string{"-s", sock, "set", "server", "app/s1", "state", "sleepy"}, 1, "", "expects 'ready', 'drain' and 'maint'"},
 			{[]string{"-s", sock, "frobnicate"}, 1, "", "Unknown command"},
-			{[]string{"-s", sock, "show", "table"}, 1, "", "not supported yet"},
+			{[]string{"-s", sock, "show", "table", "nope"}, 1, "", "No such table: nope."},
 			{[]string{"-s", sock, "vrrp", "failover", "VI_1"}, 1, "", "No VRRP instance is configured."},
 			{[]string{"-s", filepath.Join(t.TempDir(), "none.sock"), "show", "info"}, 1, "", "tandem is not running"},
 			{[]string{"-s", sock}, 2, "", "Usage: tandem ctl"},
