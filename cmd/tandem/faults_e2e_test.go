@@ -163,8 +163,8 @@ target = "stderr"
 name = "web"
 bind = ["127.0.0.1:%d"]
 default_backend = "app"
-timeout_client = "600ms"
-timeout_http_request = "400ms"
+timeout_client = "1500ms"
+timeout_http_request = "1s"
 
 [[backend]]
 name = "app"
@@ -198,8 +198,8 @@ func TestFaultsEndToEnd(t *testing.T) {
 		{"server resets mid-response", "GET /midreset HTTP/1.1\r\nHost: x\r\n\r\n", 0, " SD-- ", 0, time.Second, false},
 		{"server answers garbage", "GET /garbage HTTP/1.1\r\nHost: x\r\n\r\n", 502, " PH-- ", 0, time.Second, false},
 		{"server closes after the head", "GET /close-hdr HTTP/1.1\r\nHost: x\r\n\r\n", 0, " SD-- ", 0, time.Second, false},
-		{"slowloris client", "GET /slow HTTP/1.1\r\nHost: x\r\n", 408, " cR-- ", 350 * time.Millisecond, 2 * time.Second, false},
-		{"client never reads a large body", "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 0, " cD-- ", 550 * time.Millisecond, 3 * time.Second, true},
+		{"slowloris client", "GET /slow HTTP/1.1\r\nHost: x\r\n", 408, " cR-- ", 850 * time.Millisecond, 3 * time.Second, false},
+		{"client never reads a large body", "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 0, " cD-- ", 1350 * time.Millisecond, 4 * time.Second, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -332,8 +332,8 @@ func TestMemoryBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	idle := min(10000, (int(lim.Max)-64)/2-100)
-	cfg := strings.Replace(faultConfig(port, be, idle+50), `timeout_client = "600ms"`, `timeout_client = "20s"`, 1)
-	cfg = strings.Replace(cfg, `timeout_http_request = "400ms"`, `timeout_http_request = "20s"`, 1)
+	cfg := strings.Replace(faultConfig(port, be, idle+50), `timeout_client = "1500ms"`, `timeout_client = "20s"`, 1)
+	cfg = strings.Replace(cfg, `timeout_http_request = "1s"`, `timeout_http_request = "20s"`, 1)
 	cfg = strings.Replace(cfg, `timeout_server = "500ms"`, `timeout_server = "20s"`, 1)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "tandem.toml")
