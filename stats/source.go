@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -130,8 +131,7 @@ type SourceOptions struct {
 // socket.
 type Source struct {
 	o    SourceOptions
-	algo map[string]string // backend -> algorithm
-	iid  map[string]int    // "f/NAME" or "b/NAME" -> proxy id
+	meta atomic.Pointer[proxyMeta] // swapped whole by SetConfig on reload
 
 	mu      sync.Mutex
 	rates   map[string]*rate // rate keys: "f/NAME", "b/NAME", "s/B/S", "process"
@@ -169,26 +169,59 @@ func NewSource(o SourceOptions) *Source {
 	}
 	s := &Source{
 		o:       o,
-		algo:    make(map[string]string),
-		iid:     make(map[string]int),
 		rates:   make(map[string]*rate),
 		beState: make(map[string]*backendState),
 	}
-	id := 1
-	for _, f := range o.Config.Frontends {
-		id++
-		s.iid["f/"+f.Name] = id
+	s.meta.Store(newProxyMeta(o.Config, nil))
+	return s
+}
+
+// proxyMeta is what the views take from the configuration: algorithms,
+// HAProxy-style proxy ids, configured weights.
+type proxyMeta struct {
+	cfg  lb.Config
+	algo map[string]string // backend -> algorithm
+	iid  map[string]int    // "f/NAME" or "b/NAME" -> proxy id
+}
+
+// newProxyMeta numbers the proxies of cfg; a proxy that prev knew keeps its
+// id, so CSV consumers see stable ids across reloads.
+func newProxyMeta(cfg lb.Config, prev *proxyMeta) *proxyMeta {
+	m := &proxyMeta{cfg: cfg, algo: make(map[string]string), iid: make(map[string]int)}
+	next := 1
+	if prev != nil {
+		for _, id := range prev.iid {
+			next = max(next, id)
+		}
 	}
-	for _, b := range o.Config.Backends {
-		id++
-		s.iid["b/"+b.Name] = id
+	id := func(key string) {
+		if prev != nil {
+			if old, ok := prev.iid[key]; ok {
+				m.iid[key] = old
+				return
+			}
+		}
+		next++
+		m.iid[key] = next
+	}
+	for _, f := range cfg.Frontends {
+		id("f/" + f.Name)
+	}
+	for _, b := range cfg.Backends {
+		id("b/" + b.Name)
 		algo := b.Balance
 		if algo == "" {
 			algo = "roundrobin"
 		}
-		s.algo[b.Name] = algo
+		m.algo[b.Name] = algo
 	}
-	return s
+	return m
+}
+
+// SetConfig follows a reload: new proxies get ids, algorithms and
+// configured weights come from cfg.
+func (s *Source) SetConfig(cfg lb.Config) {
+	s.meta.Store(newProxyMeta(cfg, s.meta.Load()))
 }
 
 // Process returns the process description.
@@ -363,7 +396,7 @@ func (s *Source) ServerWeight(backend, server string) (cur, initial int, err err
 		return 0, 0, fmt.Errorf("get weight %s/%s: %w", backend, server, err)
 	}
 	initial = srv.Weight()
-	for _, b := range s.o.Config.Backends {
+	for _, b := range s.meta.Load().cfg.Backends {
 		if b.Name != backend {
 			continue
 		}

@@ -144,12 +144,13 @@ func (s *Source) View() *View {
 		}
 		return rate{}
 	}
+	meta := s.meta.Load()
 	nextID := 1
-	for _, id := range s.iid {
+	for _, id := range meta.iid {
 		nextID = max(nextID, id)
 	}
 	iid := func(key string) int {
-		if id, ok := s.iid[key]; ok {
+		if id, ok := meta.iid[key]; ok {
 			return id
 		}
 		nextID++
@@ -175,7 +176,7 @@ func (s *Source) View() *View {
 	}
 	for _, b := range snap.Backends {
 		r := get("b/" + b.Name)
-		bv := BackendView{BackendSnapshot: b, IID: iid("b/" + b.Name), Algo: s.algo[b.Name],
+		bv := BackendView{BackendSnapshot: b, IID: iid("b/" + b.Name), Algo: meta.algo[b.Name],
 			Up: b.ActiveUp+b.BackupUp > 0, Rate: r.cur, RateMax: r.max, LastSess: r.lastSess}
 		if bv.Algo == "" {
 			bv.Algo = "roundrobin"

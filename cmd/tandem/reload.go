@@ -66,7 +66,8 @@ type app struct {
 
 	fatal chan error // a component that must run stopped on error
 
-	peers *peerLink // nil without [peers]
+	peers *peerLink     // nil without [peers]
+	stats *stats.Source // what the stats page and admin socket show
 }
 
 // checkerRun is one generation's health checker.
@@ -157,6 +158,7 @@ func runApp(ctx context.Context, file string, cfg *config.Config, lg *logging) e
 		return fail("cannot start VRRP", err)
 	}
 	src := a.statsSource()
+	a.stats = src
 	if err := a.startStats(src); err != nil {
 		return fail("cannot start the stats page", err)
 	}
@@ -339,6 +341,9 @@ func (a *app) reload(who string) error {
 	a.gen++
 	a.startGeneration(next, cur, false)
 	a.cfg = cfg
+	if a.stats != nil {
+		a.stats.SetConfig(cfg.Proxy)
+	}
 	a.peers.follow(next, cfg)
 	a.follow()
 	a.applyVRRP(plan)
@@ -681,7 +686,7 @@ func (v proxyView) ClearTable(name string) bool { return v.a.current().ClearTabl
 
 // statsSource is what the stats page and the admin socket show: always
 // the current generation. Its configuration (proxy ids, algorithms,
-// initial weights) is the one tandem started with.
+// initial weights) follows each reload (SetConfig).
 func (a *app) statsSource() *stats.Source {
 	node, _ := os.Hostname()
 	o := stats.SourceOptions{
