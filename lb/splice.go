@@ -260,15 +260,16 @@ func (d *deadlines) forget() { d.rd, d.wd = time.Time{}, time.Time{} }
 
 // relayTCP is relay for TCP mode: the same contract (both directions until
 // both ended or one failed; in, out and the termination state), with
-// deadlines set lazily and a direction switched to splice(2) once a read
-// fills its whole buffer.
-func relayTCP(cli, srv netConn, cbuf, sbuf []byte, cliTO, srvTO time.Duration, now func() time.Time) (in, out int64, term [2]byte) {
+// deadlines set lazily, buffers from bufs taken only while bytes move
+// (tcprelay.go) and a direction switched to splice(2) once a read fills
+// its whole buffer.
+func relayTCP(cli, srv netConn, bufs *sync.Pool, cliTO, srvTO time.Duration, now func() time.Time) (in, out int64, term [2]byte) {
 	var act activity
 	act.touch(now())
 	var first atomic.Value // [2]byte: the side that failed first
 	up := make(chan int64, 1)
 	go func() {
-		n, rerr, werr := relayDir(cli, srv, cbuf, cliTO, &act, now)
+		n, rerr, werr := relayDir(cli, srv, bufs, cliTO, &act, now)
 		switch {
 		case rerr != nil && isTimeout(rerr):
 			first.CompareAndSwap(nil, [2]byte{'c', 'D'})
@@ -283,7 +284,7 @@ func relayTCP(cli, srv netConn, cbuf, sbuf []byte, cliTO, srvTO time.Duration, n
 		}
 		up <- n
 	}()
-	out, rerr, werr := relayDir(srv, cli, sbuf, srvTO, &act, now)
+	out, rerr, werr := relayDir(srv, cli, bufs, srvTO, &act, now)
 	switch {
 	case rerr != nil && isTimeout(rerr):
 		first.CompareAndSwap(nil, [2]byte{'s', 'D'})
@@ -306,21 +307,45 @@ func relayTCP(cli, srv netConn, cbuf, sbuf []byte, cliTO, srvTO time.Duration, n
 
 // relayDir copies src to dst until EOF (then half-closes dst) or an error.
 // A read timeout is not one while the other direction moved bytes within
-// the timeout (the tunnel is idle only when both directions are).
-func relayDir(src, dst netConn, buf []byte, to time.Duration, act *activity, now func() time.Time) (n int64, rerr, werr error) {
+// the timeout (the tunnel is idle only when both directions are). Small
+// messages go through an inqRelay when both sides are plain TCP, else
+// through a buffer from bufs held until the end.
+func relayDir(src, dst netConn, bufs *sync.Pool, to time.Duration, act *activity, now func() time.Time) (n int64, rerr, werr error) {
 	rd, wd := deadlines{c: src}, deadlines{c: dst}
 	var sp *splicer
 	defer func() { sp.close() }()
+	ir := newInqRelay(src, dst, bufs, &rd, &wd, to, act, now)
+	var buf []byte
+	if ir == nil {
+		bp := bufs.Get().(*[]byte)
+		defer bufs.Put(bp)
+		buf = *bp
+	}
 	for {
 		var k int
 		var err error
-		if sp != nil {
+		switch {
+		case sp != nil:
 			k, err, werr = sp.step(0, &rd, &wd, to, to, now)
 			n += int64(k)
 			if werr != nil {
 				return n, nil, werr
 			}
-		} else {
+		case ir != nil:
+			m, eof, full, rerr, werr := ir.step()
+			n += m
+			if werr != nil {
+				return n, nil, werr
+			}
+			if full {
+				sp = newSplicer(src, dst)
+			}
+			// The callback touched act for each message.
+			k, err = 0, rerr
+			if eof {
+				err = io.EOF
+			}
+		default:
 			rd.read(now(), to)
 			k, err = src.Read(buf)
 			if k > 0 {

@@ -159,11 +159,7 @@ func (f *frontend) serveTCP(c netConn, sec *connSec) {
 	stickStore(be, tx.srv, &stk)
 	reg.srv.Store(&srvConn{c: sc, srv: tx.srv})
 
-	cb := p.bufs.Get().(*[]byte)
-	sb := p.bufs.Get().(*[]byte)
-	defer p.bufs.Put(cb)
-	defer p.bufs.Put(sb)
-	tx.in, tx.out, tx.term = relayTCP(c, sc, *cb, *sb, f.timeouts.Client, be.timeouts.Server, p.now)
+	tx.in, tx.out, tx.term = relayTCP(c, sc, &p.bufs, f.timeouts.Client, be.timeouts.Server, p.now)
 }
 
 func (f *frontend) tcpLog(tx *tcpTxn) {
