@@ -262,47 +262,81 @@ func (d *deadlines) forget() { d.rd, d.wd = time.Time{}, time.Time{} }
 // both ended or one failed; in, out and the termination state), with
 // deadlines set lazily, buffers from bufs taken only while bytes move
 // (tcprelay.go) and a direction switched to splice(2) once a read fills
-// its whole buffer.
+// its whole buffer. The state is on the heap and the caller's goroutine
+// runs the server-to-client direction from a small frame, so that an idle
+// connection's two goroutines keep small stacks.
 func relayTCP(cli, srv netConn, bufs *sync.Pool, cliTO, srvTO time.Duration, now func() time.Time) (in, out int64, term [2]byte) {
-	var act activity
-	act.touch(now())
-	var first atomic.Value // [2]byte: the side that failed first
-	up := make(chan int64, 1)
-	go func() {
-		n, rerr, werr := relayDir(cli, srv, bufs, cliTO, &act, now)
-		switch {
-		case rerr != nil && isTimeout(rerr):
-			first.CompareAndSwap(nil, [2]byte{'c', 'D'})
-		case rerr != nil:
-			first.CompareAndSwap(nil, [2]byte{'C', 'D'})
-		case werr != nil:
-			first.CompareAndSwap(nil, [2]byte{'S', 'D'})
-		}
-		if rerr != nil || werr != nil {
-			act.stopped.Store(true)
-			_ = srv.SetReadDeadline(time.Unix(1, 0)) // stop the other direction
-		}
-		up <- n
-	}()
-	out, rerr, werr := relayDir(srv, cli, bufs, srvTO, &act, now)
+	r := startRelayTCP(cli, srv, bufs, cliTO, srvTO, now)
+	r.down()
+	return r.wait()
+}
+
+// tcpRelay is relayTCP's state.
+type tcpRelay struct {
+	act      activity
+	first    atomic.Value // [2]byte: the side that failed first
+	up, dn   *relayState
+	upDone   chan struct{}
+	in, out  int64
+	cli, srv netConn
+}
+
+//go:noinline
+func startRelayTCP(cli, srv netConn, bufs *sync.Pool, cliTO, srvTO time.Duration, now func() time.Time) *tcpRelay {
+	r := &tcpRelay{cli: cli, srv: srv, upDone: make(chan struct{})}
+	r.act.touch(now())
+	r.up = newRelayState(cli, srv, bufs, cliTO, &r.act, now)
+	r.dn = newRelayState(srv, cli, bufs, srvTO, &r.act, now)
+	go r.upward()
+	return r
+}
+
+// upward relays client to server.
+func (r *tcpRelay) upward() {
+	defer close(r.upDone)
+	defer r.up.close()
+	n, rerr, werr := r.up.loop()
+	r.in = n
+	if rerr != nil || werr != nil {
+		r.ended(rerr, werr, [3]byte{'c', 'C', 'S'}, r.srv)
+	}
+}
+
+// down relays server to client.
+func (r *tcpRelay) down() {
+	defer r.dn.close()
+	n, rerr, werr := r.dn.loop()
+	r.out = n
+	if rerr != nil || werr != nil {
+		r.ended(rerr, werr, [3]byte{'s', 'S', 'C'}, r.cli)
+	}
+}
+
+// ended records a direction's failure (codes: read timeout, read error,
+// write error, each with 'D') and stops the other direction by reading
+// from other, its source.
+//
+//go:noinline
+func (r *tcpRelay) ended(rerr, werr error, codes [3]byte, other netConn) {
 	switch {
 	case rerr != nil && isTimeout(rerr):
-		first.CompareAndSwap(nil, [2]byte{'s', 'D'})
+		r.first.CompareAndSwap(nil, [2]byte{codes[0], 'D'})
 	case rerr != nil:
-		first.CompareAndSwap(nil, [2]byte{'S', 'D'})
+		r.first.CompareAndSwap(nil, [2]byte{codes[1], 'D'})
 	case werr != nil:
-		first.CompareAndSwap(nil, [2]byte{'C', 'D'})
+		r.first.CompareAndSwap(nil, [2]byte{codes[2], 'D'})
 	}
-	if rerr != nil || werr != nil {
-		act.stopped.Store(true)
-		_ = cli.SetReadDeadline(time.Unix(1, 0))
-	}
-	in = <-up
+	r.act.stopped.Store(true)
+	_ = other.SetReadDeadline(time.Unix(1, 0))
+}
+
+func (r *tcpRelay) wait() (in, out int64, term [2]byte) {
+	<-r.upDone
 	term = [2]byte{'-', '-'}
-	if t, ok := first.Load().([2]byte); ok {
+	if t, ok := r.first.Load().([2]byte); ok {
 		term = t
 	}
-	return in, out, term
+	return r.in, r.out, term
 }
 
 // relayDir copies src to dst until EOF (then half-closes dst) or an error.
@@ -311,56 +345,65 @@ func relayTCP(cli, srv netConn, bufs *sync.Pool, cliTO, srvTO time.Duration, now
 // messages go through an inqRelay when both sides are plain TCP, else
 // through a buffer from bufs held until the end.
 func relayDir(src, dst netConn, bufs *sync.Pool, to time.Duration, act *activity, now func() time.Time) (n int64, rerr, werr error) {
-	rd, wd := deadlines{c: src}, deadlines{c: dst}
-	var sp *splicer
-	defer func() { sp.close() }()
-	ir := newInqRelay(src, dst, bufs, &rd, &wd, to, act, now)
-	var buf []byte
-	if ir == nil {
-		bp := bufs.Get().(*[]byte)
-		defer bufs.Put(bp)
-		buf = *bp
+	d := newRelayState(src, dst, bufs, to, act, now)
+	defer d.close()
+	return d.loop()
+}
+
+//go:noinline
+func newRelayState(src, dst netConn, bufs *sync.Pool, to time.Duration, act *activity, now func() time.Time) *relayState {
+	d := &relayState{src: src, dst: dst, bufs: bufs, to: to, act: act, now: now}
+	d.rd.c, d.wd.c = src, dst
+	d.ir = newInqRelay(src, dst, bufs, &d.rd, &d.wd, to, act, now)
+	if d.ir == nil {
+		d.bp = bufs.Get().(*[]byte)
 	}
+	return d
+}
+
+// relayState is one direction of relayDir. It lives on the heap and the
+// loop's steps that need large frames (splice, plain read/write) are
+// functions of their own, so that a direction waiting for bytes has a
+// shallow stack, which the garbage collector can shrink.
+type relayState struct {
+	src, dst netConn
+	bufs     *sync.Pool
+	to       time.Duration
+	act      *activity
+	now      func() time.Time
+	rd, wd   deadlines
+	sp       *splicer
+	ir       *inqRelay
+	bp       *[]byte // the plain loop's buffer
+	n        int64
+}
+
+//go:noinline
+func (d *relayState) close() {
+	d.sp.close()
+	if d.bp != nil {
+		d.bufs.Put(d.bp)
+		d.bp = nil
+	}
+}
+
+func (d *relayState) loop() (n int64, rerr, werr error) {
 	for {
-		var k int
+		var moved bool
 		var err error
 		switch {
-		case sp != nil:
-			k, err, werr = sp.step(0, &rd, &wd, to, to, now)
-			n += int64(k)
-			if werr != nil {
-				return n, nil, werr
-			}
-		case ir != nil:
-			m, eof, full, rerr, werr := ir.step()
-			n += m
-			if werr != nil {
-				return n, nil, werr
-			}
-			if full {
-				sp = newSplicer(src, dst)
-			}
-			// The callback touched act for each message.
-			k, err = 0, rerr
-			if eof {
-				err = io.EOF
-			}
+		case d.sp != nil:
+			moved, err, werr = d.spliceStep()
+		case d.ir != nil:
+			err, werr = d.inqStep()
 		default:
-			rd.read(now(), to)
-			k, err = src.Read(buf)
-			if k > 0 {
-				wd.write(now(), to)
-				if _, werr := dst.Write(buf[:k]); werr != nil {
-					return n, nil, werr
-				}
-				n += int64(k)
-				if k == len(buf) {
-					sp = newSplicer(src, dst) // nil unless both are plain TCP
-				}
-			}
+			moved, err, werr = d.readStep()
 		}
-		if k > 0 {
-			act.touch(now())
+		if werr != nil {
+			return d.n, nil, werr
+		}
+		if moved {
+			d.act.touch(d.now())
 			if err == nil {
 				continue
 			}
@@ -369,14 +412,54 @@ func relayDir(src, dst netConn, bufs *sync.Pool, to time.Duration, act *activity
 		case err == nil:
 			continue
 		case err == io.EOF:
-			_ = dst.CloseWrite()
-			return n, nil, nil
-		case isTimeout(err) && !act.stopped.Load() && now().Sub(time.Unix(0, act.last.Load())) < to:
-			rd.forget()
+			_ = d.dst.CloseWrite()
+			return d.n, nil, nil
+		case isTimeout(err) && !d.act.stopped.Load() && d.now().Sub(time.Unix(0, d.act.last.Load())) < d.to:
+			d.rd.forget()
 			continue
 		}
-		return n, err, nil
+		return d.n, err, nil
 	}
+}
+
+// inqStep relays small messages until src ends, fills the buffer (then
+// the direction splices) or fails. The callback touched act for each
+// message.
+func (d *relayState) inqStep() (rerr, werr error) {
+	m, eof, full, rerr, werr := d.ir.step()
+	d.n += m
+	if full {
+		d.sp = newSplicer(d.src, d.dst)
+	}
+	if eof && rerr == nil {
+		rerr = io.EOF
+	}
+	return rerr, werr
+}
+
+//go:noinline
+func (d *relayState) spliceStep() (moved bool, rerr, werr error) {
+	k, rerr, werr := d.sp.step(0, &d.rd, &d.wd, d.to, d.to, d.now)
+	d.n += int64(k)
+	return k > 0, rerr, werr
+}
+
+//go:noinline
+func (d *relayState) readStep() (moved bool, rerr, werr error) {
+	buf := *d.bp
+	d.rd.read(d.now(), d.to)
+	k, err := d.src.Read(buf)
+	if k > 0 {
+		d.wd.write(d.now(), d.to)
+		if _, werr := d.dst.Write(buf[:k]); werr != nil {
+			return false, nil, werr
+		}
+		d.n += int64(k)
+		if k == len(buf) {
+			d.sp = newSplicer(d.src, d.dst) // nil unless both are plain TCP
+		}
+	}
+	return k > 0, err, nil
 }
 
 // splicer returns the session's splicer for a request body (client to
