@@ -339,17 +339,13 @@ func (r *tcpRelay) wait() (in, out int64, term [2]byte) {
 	return r.in, r.out, term
 }
 
-// relayDir copies src to dst until EOF (then half-closes dst) or an error.
-// A read timeout is not one while the other direction moved bytes within
-// the timeout (the tunnel is idle only when both directions are). Small
-// messages go through an inqRelay when both sides are plain TCP, else
-// through a buffer from bufs held until the end.
-func relayDir(src, dst netConn, bufs *sync.Pool, to time.Duration, act *activity, now func() time.Time) (n int64, rerr, werr error) {
-	d := newRelayState(src, dst, bufs, to, act, now)
-	defer d.close()
-	return d.loop()
-}
-
+// newRelayState returns one direction of a relay: src to dst until EOF
+// (then dst is half-closed) or an error. A read timeout is not one while
+// the other direction moved bytes within the timeout (the tunnel is idle
+// only when both directions are). Small messages go through an inqRelay
+// when both sides are plain TCP, else through a buffer from bufs held
+// until close.
+//
 //go:noinline
 func newRelayState(src, dst netConn, bufs *sync.Pool, to time.Duration, act *activity, now func() time.Time) *relayState {
 	d := &relayState{src: src, dst: dst, bufs: bufs, to: to, act: act, now: now}
@@ -361,7 +357,7 @@ func newRelayState(src, dst netConn, bufs *sync.Pool, to time.Duration, act *act
 	return d
 }
 
-// relayState is one direction of relayDir. It lives on the heap and the
+// relayState is one direction of relayTCP. It lives on the heap and the
 // loop's steps that need large frames (splice, plain read/write) are
 // functions of their own, so that a direction waiting for bytes has a
 // shallow stack, which the garbage collector can shrink.

@@ -30,9 +30,9 @@ import (
 // each new call resets the poller's readiness for the descriptor, and a
 // wake-up for bytes that arrived after the last read would be lost.
 //
-// A read that fills the whole buffer returns to relayDir, which switches
+// A read that fills the whole buffer returns to relayState.loop, which switches
 // the direction to splice(2) as before. Anything else (not plain TCP, a
-// kernel without TCP_INQ) uses relayDir's read/write loop.
+// kernel without TCP_INQ) uses relayState's plain read/write loop.
 
 // inqRelay is one direction of a TCP relay driven by src's RawConn.Read.
 // Its buffer comes from the proxy's pool on each wake-up and goes back
@@ -94,7 +94,9 @@ func (r *inqRelay) recv(fd uintptr, buf []byte) (k, inq int, errno syscall.Errno
 	r.msg.Iovlen = 1
 	r.msg.Control = &r.oob[0]
 	r.msg.SetControllen(len(r.oob))
-	n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), 0)
+	// The socket is non-blocking: the call cannot block, so it need not
+	// tell the scheduler (as syscall.Syscall does).
+	n, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), 0)
 	if e != 0 {
 		return 0, 0, e
 	}
@@ -120,7 +122,7 @@ func (r *inqRelay) run(fd uintptr) bool {
 		case errno == syscall.EINTR:
 			continue
 		case errno == syscall.EAGAIN:
-			return r.wait()
+			return r.wait(r.now())
 		case errno != 0:
 			r.rerr = os.NewSyscallError("recvmsg", errno)
 			return true
@@ -134,13 +136,14 @@ func (r *inqRelay) run(fd uintptr) bool {
 			return true
 		}
 		r.n += int64(k)
-		r.act.touch(r.now())
+		now := r.now() // after the write, which may have waited
+		r.act.touch(now)
 		if k == len(buf) {
 			r.full = true
 			return true
 		}
 		if inq == 0 {
-			return r.wait()
+			return r.wait(now)
 		}
 	}
 }
@@ -149,8 +152,8 @@ func (r *inqRelay) run(fd uintptr) bool {
 // wait (false) or stop because the other direction failed (true, with
 // rerr set). The check comes after arming: the other direction sets
 // stopped before it moves the deadline into the past.
-func (r *inqRelay) wait() bool {
-	r.rd.read(r.now(), r.to)
+func (r *inqRelay) wait(now time.Time) bool {
+	r.rd.read(now, r.to)
 	if r.act.stopped.Load() {
 		r.rerr = os.ErrDeadlineExceeded
 		return true
