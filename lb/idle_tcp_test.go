@@ -2,9 +2,7 @@ package lb
 
 import (
 	"bytes"
-	"context"
 	"net"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -59,73 +57,17 @@ func tcpIdleMem(tb testing.TB, n int) (heap, stack float64) {
 			_, _ = c.Write(resp)
 		}
 	}()
-	p, err := New(Config{
-		HardStopAfter: time.Second,
-		Frontends:     []FrontendConfig{{Name: "fe", Mode: ModeTCP, Binds: loop0(), DefaultBackend: "be"}},
-		Backends:      []BackendConfig{{Name: "be", Mode: ModeTCP, Servers: []ServerConfig{{Name: "s1", Addr: ln.Addr().(*net.TCPAddr).AddrPort(), Weight: 1}}}},
-	}, Options{TrafficLog: func([]byte) {}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := p.Listen(); err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = p.Run(ctx)
-	}()
-	conns := make([]net.Conn, 0, n+1)
 	tb.Cleanup(func() {
-		for _, c := range conns {
-			_ = c.Close()
-		}
 		_ = ln.Close()
 		for _, c := range <-held {
 			_ = c.Close()
 		}
-		cancel()
-		<-done
 	})
-	addr := p.Addrs("fe")[0].String()
-	req := []byte("GET /idle HTTP/1.1\r\nHost: idle.test\r\n\r\n")
-	buf := make([]byte, 512)
-	request := func(c net.Conn) {
-		if _, err := c.Write(req); err != nil {
-			tb.Fatal(err)
-		}
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		got := 0
-		for !bytes.HasSuffix(buf[:got], []byte("hello, world\n")) {
-			k, err := c.Read(buf[got:])
-			if err != nil {
-				tb.Fatalf("reading a response: %v (have %q)", err, buf[:got])
-			}
-			got += k
-		}
-	}
-	dial := func() {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		conns = append(conns, c)
-		request(c)
-	}
-	dial() // warm-up: pools exist before the baseline
-	before := settledMem()
-	for range n {
-		dial()
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for p.actconn.Load() < int64(n+1) && time.Now().Before(deadline) {
-		runtime.Gosched()
-	}
-	after := settledMem()
-	heap = float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / float64(n)
-	stack = float64(int64(after.StackInuse)-int64(before.StackInuse)) / float64(n)
-	return heap, stack
+	return measureIdle(tb, Config{
+		HardStopAfter: time.Second,
+		Frontends:     []FrontendConfig{{Name: "fe", Mode: ModeTCP, Binds: loop0(), DefaultBackend: "be"}},
+		Backends:      []BackendConfig{{Name: "be", Mode: ModeTCP, Servers: []ServerConfig{{Name: "s1", Addr: ln.Addr().(*net.TCPAddr).AddrPort(), Weight: 1}}}},
+	}, n)
 }
 
 // An idle TCP-mode connection holds no I/O buffer: 1,000 of them stay

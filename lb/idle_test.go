@@ -27,11 +27,20 @@ func idleMem(tb testing.TB, n int) (heap, stack float64) {
 		tb.Skipf("open-file limit %d is too low for %d connections (needs %d)", rl.Cur, n, 2*n+256)
 	}
 	rb := startRawBackend(tb)
-	p, err := New(Config{
+	return measureIdle(tb, Config{
 		HardStopAfter: time.Second,
 		Frontends:     []FrontendConfig{{Name: "fe", Binds: loop0(), DefaultBackend: "be"}},
 		Backends:      []BackendConfig{{Name: "be", Servers: []ServerConfig{{Name: "s1", Addr: rb.addr(), Weight: 1}}}},
-	}, Options{TrafficLog: func([]byte) {}})
+	}, n)
+}
+
+// measureIdle runs a proxy with cfg (frontend "fe"), opens n+1 client
+// connections doing one request each (the backend answers "hello,
+// world\n") and leaves them open, and returns the growth of HeapInuse and
+// StackInuse per connection over the last n. The first connection warms
+// the pools up before the baseline.
+func measureIdle(tb testing.TB, cfg Config, n int) (heap, stack float64) {
+	p, err := New(cfg, Options{TrafficLog: func([]byte) {}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -44,7 +53,7 @@ func idleMem(tb testing.TB, n int) (heap, stack float64) {
 		defer close(done)
 		_ = p.Run(ctx)
 	}()
-	conns := make([]net.Conn, 0, n)
+	conns := make([]net.Conn, 0, n+1)
 	tb.Cleanup(func() {
 		for _, c := range conns {
 			_ = c.Close()
@@ -55,7 +64,12 @@ func idleMem(tb testing.TB, n int) (heap, stack float64) {
 	addr := p.Addrs("fe")[0].String()
 	req := []byte("GET /idle HTTP/1.1\r\nHost: idle.test\r\nUser-Agent: idleconns\r\n\r\n")
 	buf := make([]byte, 512)
-	request := func(c net.Conn) {
+	dial := func() {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		conns = append(conns, c)
 		if _, err := c.Write(req); err != nil {
 			tb.Fatal(err)
 		}
@@ -69,23 +83,10 @@ func idleMem(tb testing.TB, n int) (heap, stack float64) {
 			got += k
 		}
 	}
-	// Warm up: one connection, so that pools and the server connection
-	// exist before the baseline.
-	warm, err := net.Dial("tcp", addr)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	conns = append(conns, warm)
-	request(warm)
-
+	dial()
 	before := settledMem()
 	for range n {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		conns = append(conns, c)
-		request(c)
+		dial()
 	}
 	// The last sessions are parked once p.actconn says so and the
 	// goroutines have had a GC or two to shrink their stacks.
