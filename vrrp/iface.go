@@ -18,6 +18,13 @@ type Conn interface {
 	Close() error
 }
 
+// HandledNotifier is implemented by a Conn that wants to know when each
+// datagram it returned from ReadFrom has been fully handled by the Router
+// (vrrptest's fake clock steps time only when every Router is quiet).
+type HandledNotifier interface {
+	Handled()
+}
+
 // RecvMeta is what the IP header said about a received advert.
 type RecvMeta struct {
 	Src, Dst netip.Addr

@@ -162,6 +162,7 @@ type received struct {
 	raw   []byte
 	pkt   *Packet
 	err   error
+	done  func() // HandledNotifier.Handled of the Conn, or nil
 }
 
 // Router runs VRRP instances on one or more interfaces, one socket each.
@@ -402,6 +403,9 @@ func (r *Router) read(ifname string, c Conn) {
 			return // closed at shutdown
 		}
 		rx := received{iface: ifname, meta: meta, raw: slices.Clone(buf[:n])}
+		if h, ok := c.(HandledNotifier); ok {
+			rx.done = h.Handled
+		}
 		if meta.TTL == 255 {
 			rx.pkt, rx.err = Parse(rx.raw, meta.Src, meta.Dst)
 		}
@@ -433,6 +437,9 @@ func (r *Router) loop(ctx context.Context) error {
 				now = rx.meta.At
 			}
 			r.receive(rx, now)
+			if rx.done != nil {
+				rx.done()
+			}
 		case in := <-r.trackCh:
 			prio, fault := in.effective()
 			r.handle(in, Event{Kind: EvTrack, Priority: prio, Fault: fault}, r.opts.Clock.Now())

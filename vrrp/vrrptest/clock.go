@@ -1,6 +1,7 @@
 package vrrptest
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -9,15 +10,18 @@ import (
 )
 
 // Clock is a fake vrrp.Clock. Time moves only in Advance, which fires the
-// due timers in deadline order and, after each fire, waits (in real time,
-// bounded) until the owner of the timer re-arms or stops it: the driver
-// always does so once it has handled the fire, so when Advance returns the
-// driver has acted on everything due.
+// due timers in deadline order. Before each step it waits (in real time,
+// bounded) until the routers are quiet: the owner of the timer it fired last
+// has re-armed or stopped it (a Router does so once it has handled the
+// fire), and every Conn attached to a Net on this Clock has had each
+// datagram it delivered handled. So an advert sent at one instant is acted
+// on before any later timer fires, and when Advance returns every router has
+// acted on everything due.
 type Clock struct {
 	mu     sync.Mutex
 	now    time.Time
 	timers []*timer
-	gen    uint64 // bumped by every Reset and Stop
+	conns  []*Conn // attached to a Net whose Clock is this one
 }
 
 // NewClock returns a Clock reading t0.
@@ -47,6 +51,7 @@ func (c *Clock) Advance(tb testing.TB, d time.Duration) {
 	target := c.now.Add(d)
 	c.mu.Unlock()
 	for {
+		c.settle(tb)
 		c.mu.Lock()
 		var next *timer
 		for _, t := range c.timers {
@@ -62,10 +67,10 @@ func (c *Clock) Advance(tb testing.TB, d time.Duration) {
 		if next.deadline.After(c.now) {
 			c.now = next.deadline
 		}
-		gen := c.gen
+		touches := next.touches
 		next.fire(c.now)
 		c.mu.Unlock()
-		c.waitGen(tb, gen)
+		c.waitTouched(tb, next, touches)
 	}
 }
 
@@ -92,21 +97,50 @@ func (c *Clock) WaitArmed(tb testing.TB, n int) {
 	}
 }
 
-func (c *Clock) waitGen(tb testing.TB, gen uint64) {
+// waitTouched waits until t's owner has re-armed or stopped it since it
+// fired.
+func (c *Clock) waitTouched(tb testing.TB, t *timer, touches uint64) {
+	tb.Helper()
+	c.poll(tb, "timer fired at "+c.Now().Format(time.RFC3339Nano)+" was not handled", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return t.touches != touches
+	})
+}
+
+// settle waits until every attached Conn's datagrams have been handled.
+func (c *Clock) settle(tb testing.TB) {
+	tb.Helper()
+	c.mu.Lock()
+	conns := slices.Clone(c.conns)
+	c.mu.Unlock()
+	c.poll(tb, "datagrams were not handled", func() bool {
+		for _, cn := range conns {
+			if !cn.quiet() {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// poll waits, in real time and at most 5 s, for cond: it watches other
+// goroutines, it does not wait out protocol time.
+func (c *Clock) poll(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c.mu.Lock()
-		moved := c.gen != gen
-		c.mu.Unlock()
-		if moved {
-			return
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			tb.Fatalf("vrrptest: timer fired at %v was not handled within 5s", c.Now())
+			tb.Fatalf("vrrptest: %s within 5s", what)
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
+}
+
+func (c *Clock) attach(cn *Conn) {
+	c.mu.Lock()
+	c.conns = append(c.conns, cn)
+	c.mu.Unlock()
 }
 
 type timer struct {
@@ -114,6 +148,7 @@ type timer struct {
 	ch       chan time.Time
 	armed    bool
 	deadline time.Time
+	touches  uint64 // Reset and Stop calls
 }
 
 // fire is called with c.mu held.
@@ -130,7 +165,7 @@ func (t *timer) C() <-chan time.Time { return t.ch }
 func (t *timer) Reset(d time.Duration) {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
-	t.c.gen++
+	t.touches++
 	select {
 	case <-t.ch:
 	default:
@@ -145,7 +180,7 @@ func (t *timer) Reset(d time.Duration) {
 func (t *timer) Stop() {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
-	t.c.gen++
+	t.touches++
 	t.armed = false
 	select {
 	case <-t.ch:

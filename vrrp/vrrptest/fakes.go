@@ -43,6 +43,9 @@ func (n *Net) Attach(addr netip.Addr) *Conn {
 	n.conns = append(n.conns, c)
 	n.mu.Unlock()
 	c.net = n
+	if clk, ok := n.Clock.(*Clock); ok {
+		clk.attach(c)
+	}
 	return c
 }
 
@@ -55,9 +58,10 @@ type Conn struct {
 	done chan struct{}
 	once sync.Once
 
-	mu   sync.Mutex
-	sent []Sent
-	down bool
+	mu                 sync.Mutex
+	sent               []Sent
+	down               bool
+	delivered, handled int // datagrams queued for the reader, and acted on
 }
 
 // NewConn returns an unattached Conn.
@@ -108,7 +112,24 @@ func (c *Conn) WriteTo(b []byte, src, dst netip.Addr) error {
 // Close implements vrrp.Conn.
 func (c *Conn) Close() error {
 	c.once.Do(func() { close(c.done) })
+	c.mu.Lock()
+	c.handled = c.delivered // nobody will read what is left
+	c.mu.Unlock()
 	return nil
+}
+
+// Handled implements vrrp.HandledNotifier.
+func (c *Conn) Handled() {
+	c.mu.Lock()
+	c.handled++
+	c.mu.Unlock()
+}
+
+// quiet reports whether every datagram delivered has been handled.
+func (c *Conn) quiet() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.handled >= c.delivered
 }
 
 // SetDown makes the Conn stop delivering what it writes (a cut cable on
@@ -128,9 +149,16 @@ func (c *Conn) Inject(b []byte, meta vrrp.RecvMeta) {
 	if down {
 		return
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	select {
 	case <-c.done:
+		return // closed: a select with both ready might still queue it
+	default:
+	}
+	select {
 	case c.in <- datagram{b: slices.Clone(b), meta: meta}:
+		c.delivered++
 	default:
 	}
 }
