@@ -85,7 +85,20 @@ func TestKeepAliveReuse(t *testing.T) {
 	if n := h.be["g/s1"].Conns(); n != 1 {
 		t.Errorf("backend saw %d connections, want 1", n)
 	}
-	// A second client reuses the same idle server connection.
+	// A second client reuses the same idle server connection, once the
+	// proxy has put it back in the pool (it does so after the client has
+	// its response).
+	pool := &h.p.backends[0].servers[0].idle
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		pool.mu.Lock()
+		n := len(pool.idle)
+		pool.mu.Unlock()
+		if n == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	c2 := dial(t, h.addr("fe"))
 	if r := c2.get("/x"); r.Header.Get("X-Remote-Addr") != remotes[0] {
 		t.Errorf("second client used a new server connection")
