@@ -14,7 +14,8 @@
 #   BENCH_ROUNDS     alternating rounds (default 3)
 #   BENCH_WARMUP     seconds of unmeasured load before each measurement (default 1; 0 = none)
 #   BENCH_CONNS      wrk connections (default 100)
-#   BENCH_IDLE       idle keep-alive connections for the memory figure (default 5000; 0 = skip)
+#   BENCH_IDLE       idle keep-alive connections for the memory figures, HTTP and (with the tcp
+#                    scenario) TCP mode (default 5000; 0 = skip)
 #   BENCH_SCENARIOS  default "keepalive close body64k tcp tls hs-ecdsa hs-rsa" (the TLS ones need openssl)
 #   BENCH_HS_CONNS   concurrent tlsload connections in the handshake scenarios (default 32)
 #   BENCH_PROXIES    default "tandem haproxy"
@@ -214,7 +215,8 @@ if [ -n "${BENCH_DURATION:-}" ]; then
 else
   # 330 s in all: idle-memory runs (~6 s each) and start-up first, then
   # per measurement the warm-up and ~1.5 s of start/stop around the load.
-  idle_cost=0; [ "$IDLE" -gt 0 ] && idle_cost=$((ROUNDS * nprox * 6))
+  idle_modes=1; [[ " $SCENARIOS " == *" tcp "* ]] && idle_modes=2
+  idle_cost=0; [ "$IDLE" -gt 0 ] && idle_cost=$((ROUNDS * nprox * 6 * idle_modes))
   runs=$((ROUNDS * nscen * nprox))
   DURATION=$(( (330 - 15 - idle_cost) * 10 / runs / 10 - WARMUP - 2 ))
   [ "$DURATION" -gt 10 ] && DURATION=10
@@ -502,7 +504,7 @@ scenario() { # NAME: sets S_MODE S_PATH S_HDR S_SCHEME S_LOAD, or fails with a r
 RUNS="$OUT/runs.txt"
 IDLES="$OUT/idle.txt"
 echo "round scenario proxy status rps p99_us cpu_us_per_req rss_kib requests errors p50_us cpu_busy_pct" >"$RUNS"
-echo "round proxy status kib_per_conn rss_before_kib rss_after_kib conns" >"$IDLES"
+echo "round proxy status kib_per_conn rss_before_kib rss_after_kib conns mode" >"$IDLES"
 
 # measure ROUND SCENARIO PROXY: one fresh proxy, warm-up, measured load.
 measure() {
@@ -560,16 +562,17 @@ measure() {
   tail -n1 "$RUNS" | awk '{ printf "bench:   %-9s %-9s %-7s %8s req/s  p99 %6.2f ms  %6s us/req  CPU %3s%%  RSS %6s KiB  errors %s\n", "r" $1, $2, $3, $5, $6 / 1000, $7, $12, $8, $10 }' >&2
 }
 
-# measure_idle ROUND PROXY: RSS growth of a fresh proxy holding IDLE idle
-# keep-alive connections, each after one request.
+# measure_idle ROUND PROXY MODE: RSS growth of a fresh proxy holding IDLE
+# idle keep-alive connections, each after one request; MODE http, or tcp
+# (each client connection then holds a server connection too).
 measure_idle() {
-  local round=$1 name=$2 rss0 rss1 prev pid i out="$OUT/logs/idle-r$1-$2.txt"
+  local round=$1 name=$2 mode=$3 rss0 rss1 prev pid i out="$OUT/logs/idle-r$1-$2-$3.txt"
   if [ $((SECONDS + 15)) -gt "$DEADLINE" ]; then
-    echo "$round $name skipped - - - -" >>"$IDLES"
+    echo "$round $name skipped - - - - $mode" >>"$IDLES"
     return 0
   fi
-  if ! start_proxy "$name" http; then
-    echo "$round $name n/a - - - -" >>"$IDLES"
+  if ! start_proxy "$name" "$mode"; then
+    echo "$round $name n/a - - - - $mode" >>"$IDLES"
     return 0
   fi
   rss0=$(rss_kib "$PROXY_PID")
@@ -585,7 +588,7 @@ measure_idle() {
   if ! grep -q '^ready' "$out"; then
     say "round $round idle $name: connections not established: $(tail -n1 "$out")"
     stop_pid "$pid"; stop_proxy
-    echo "$round $name failed - - - -" >>"$IDLES"
+    echo "$round $name failed - - - - $mode" >>"$IDLES"
     return 0
   fi
   # Let the proxy finish with the last responses: RSS steady for 0.3 s, at most 3 s.
@@ -598,9 +601,9 @@ measure_idle() {
   done
   stop_pid "$pid"
   stop_proxy
-  awk -v r="$round" -v p="$name" -v a="$rss0" -v b="$rss1" -v n="$IDLE" \
-    'BEGIN { printf "%s %s ok %.2f %d %d %d\n", r, p, (b - a) / n, a, b, n }' >>"$IDLES"
-  tail -n1 "$IDLES" | awk '{ printf "bench:   %-9s idle     %-7s %s KiB/conn (RSS %s -> %s KiB, %s conns)\n", "r" $1, $2, $4, $5, $6, $7 }' >&2
+  awk -v r="$round" -v p="$name" -v a="$rss0" -v b="$rss1" -v n="$IDLE" -v m="$mode" \
+    'BEGIN { printf "%s %s ok %.2f %d %d %d %s\n", r, p, (b - a) / n, a, b, n, m }' >>"$IDLES"
+  tail -n1 "$IDLES" | awk '{ printf "bench:   %-9s idle %-4s %-7s %s KiB/conn (RSS %s -> %s KiB, %s conns)\n", "r" $1, $8, $2, $4, $5, $6, $7 }' >&2
 }
 
 if [ "$IDLE" -gt 0 ]; then
@@ -634,7 +637,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for name in $order; do measure "$round" "$scen" "$name"; done
   done
   if [ "$IDLE" -gt 0 ]; then
-    for name in $order; do measure_idle "$round" "$name"; done
+    for name in $order; do measure_idle "$round" "$name" http; done
+    if [[ " $SCENARIOS " == *" tcp "* ]]; then
+      for name in $order; do measure_idle "$round" "$name" tcp; done
+    fi
   fi
 done
 
@@ -666,7 +672,7 @@ table() {
       }
       while ((getline line < idles) > 0) {
         split(line, c, " ")
-        if (c[3] == "ok") add(c[2] SUBSEP "idle" SUBSEP "kib", c[4])
+        if (c[3] == "ok") add(c[2] SUBSEP "idle-" c[8] SUBSEP "kib", c[4])
       }
       printf "tandem vs HAProxy: medians of %s rounds x %ss, %s connections (ratio < 1 is better for tandem except requests/s and handshakes/s)\n", rounds, dur, conns
       printf "%-10s %-22s %12s %12s %10s\n", "scenario", "figure", "tandem", "haproxy", "t/h"
@@ -682,7 +688,10 @@ table() {
         row("", "proxy CPU busy %", s SUBSEP "busy", "%.0f", "")
         row("", "RSS MiB", s SUBSEP "rss", "%.1f", "")
       }
-      if (idle > 0) row("idle", "KiB/idle conn (" idle ")", "idle" SUBSEP "kib", "%.2f", "")
+      if (idle > 0) {
+        row("idle", "KiB/idle conn (" idle ")", "idle-http" SUBSEP "kib", "%.2f", "")
+        if (scenarios ~ /(^| )tcp( |$)/) row("idle tcp", "KiB/idle conn (" idle ")", "idle-tcp" SUBSEP "kib", "%.2f", "")
+      }
     }'
 }
 

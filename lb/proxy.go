@@ -68,7 +68,9 @@ type Proxy struct {
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
+	killed   bool // killAll ran: no more pairs for the event loops
 	conns    sync.WaitGroup
+	loops    *tcpLoops // TCP mode's event loops; nil without TCP frontends
 
 	bufs sync.Pool // *[]byte of BufSize
 
@@ -260,6 +262,14 @@ func (p *Proxy) Run(ctx context.Context) error {
 	}
 	p.rl.running.Store(true)
 	defer p.retired()
+	if p.hasTCPMode() {
+		ls, err := newTCPLoops(p)
+		if err != nil {
+			// Not fatal: TCP mode then relays with goroutines.
+			p.log.Warn().Err(err).Msg("no event loops for TCP mode")
+		}
+		p.loops = ls
+	}
 	var loops sync.WaitGroup
 	for _, f := range p.frontends {
 		f.signal.Set(true)
@@ -307,6 +317,9 @@ func (p *Proxy) Run(ctx context.Context) error {
 		p.killAll()
 		<-done
 	}
+	if p.loops != nil {
+		p.loops.close()
+	}
 	for _, b := range p.backends {
 		for _, s := range b.servers {
 			s.idle.purge(p.now(), true)
@@ -352,13 +365,52 @@ func (p *Proxy) wakeIdle() {
 
 func (p *Proxy) killAll() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.killed = true
+	var pairs []*tcpPair
 	for s := range p.sessions {
+		if s.pair != nil {
+			pairs = append(pairs, s.pair)
+			continue
+		}
 		_ = s.conn.Close()
 		if c := s.srv.Load(); c != nil {
 			_ = c.c.Close()
 		}
 	}
+	p.mu.Unlock()
+	// Outside p.mu: a pair that ends unregisters its session.
+	for _, tp := range pairs {
+		tp.kill()
+	}
+}
+
+// adopt records that an event loop relays s (killAll must end it through
+// the pair); false once killAll ran.
+func (p *Proxy) adopt(s *session, tp *tcpPair) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.killed {
+		return false
+	}
+	s.pair = tp
+	return true
+}
+
+func (p *Proxy) disown(s *session) {
+	p.mu.Lock()
+	s.pair = nil
+	p.mu.Unlock()
+}
+
+// hasTCPMode reports whether a frontend relays TCP mode without TLS (the
+// connections the event loops take).
+func (p *Proxy) hasTCPMode() bool {
+	for _, f := range p.frontends {
+		if f.cfg.Mode == ModeTCP && f.tls == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Proxy) register(s *session) {
@@ -411,21 +463,37 @@ func (f *frontend) acceptLoop(ln *net.TCPListener) {
 		p.actconn.Add(1)
 		f.st.open()
 		p.conns.Add(1)
-		go func() {
-			defer p.conns.Done()
-			defer p.releaseSlot(f)
-			defer f.st.close()
-			defer p.actconn.Add(-1)
-			if f.cfg.AcceptProxy {
-				if !f.acceptProxy(c) {
-					_ = c.Close()
-					return
-				}
-				defer f.proxied.Delete(c)
-			}
-			f.serveConn(c)
-		}()
+		go f.serveAccepted(c)
 	}
+}
+
+// serveAccepted runs an accepted connection and, once it ended, gives
+// back what acceptLoop took for it; a TCP-mode connection relayed by an
+// event loop ends after this returns, and the loop gives them back.
+func (f *frontend) serveAccepted(c *net.TCPConn) {
+	parked := false
+	defer func() {
+		if !parked {
+			f.connEnded(c)
+		}
+	}()
+	if f.cfg.AcceptProxy && !f.acceptProxy(c) {
+		_ = c.Close()
+		return
+	}
+	parked = f.serveConn(c)
+}
+
+// connEnded gives back the slots and counts acceptLoop took for c.
+func (f *frontend) connEnded(c *net.TCPConn) {
+	p := f.p
+	if f.cfg.AcceptProxy {
+		f.proxied.Delete(c)
+	}
+	p.actconn.Add(-1)
+	f.st.close()
+	p.releaseSlot(f)
+	p.conns.Done()
 }
 
 func (p *Proxy) releaseSlot(f *frontend) {

@@ -84,6 +84,8 @@ type splicer struct {
 	drainFn  func(fd uintptr) bool
 	eof      bool
 	err      error // of the last callback
+	noWait   bool  // step returns (idle) instead of waiting for bytes
+	idle     bool  // the last step found src drained and the pipe empty
 }
 
 // newSplicer returns a splicer from src to dst, or nil when one of them is
@@ -157,7 +159,8 @@ func (sp *splicer) fill(fd uintptr) bool {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
-			return false
+			sp.idle = sp.noWait
+			return sp.noWait
 		case err != nil:
 			sp.err = os.NewSyscallError("splice", err)
 		case k == 0:
@@ -203,9 +206,12 @@ func (sp *splicer) step(limit int64, src, dst *deadlines, srcTO, dstTO time.Dura
 		sp.limit = int(limit)
 	}
 	src.read(now(), srcTO)
-	sp.eof, sp.err = false, nil
+	sp.eof, sp.err, sp.idle = false, nil, false
 	if err := sp.src.Read(sp.fillFn); err != nil {
 		return 0, err, nil
+	}
+	if sp.idle {
+		return 0, nil, nil // the pipe is empty: the last step drained it
 	}
 	if sp.err != nil {
 		return 0, sp.err, nil

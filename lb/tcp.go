@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"net"
 	"net/netip"
 	"time"
 
@@ -56,13 +57,24 @@ type tcpConn struct {
 // is off the stack while the relay waits: a goroutine stack that is
 // mostly unused while parked is halved by the garbage collector, so an
 // idle connection keeps a 4 KiB stack instead of 8 KiB.
-func (f *frontend) serveTCP(c netConn, sec *connSec) {
+//
+// With plain TCP on both sides an event loop (tcploop.go) takes the relay
+// over, and serveTCP returns true at once: the loop finishes the
+// connection and gives back what acceptLoop took (connEnded).
+func (f *frontend) serveTCP(c netConn, sec *connSec) (parked bool) {
 	t := newTCPConn(f, c)
-	defer t.finish()
 	if !f.tcpConnect(t, sec) {
-		return
+		t.finish()
+		return false
+	}
+	if ls := f.p.loops; ls != nil && sec == nil {
+		if tc, ok := c.(*net.TCPConn); ok && ls.park(t, f.timeouts.Client, t.tx.be.timeouts.Server, func() { f.connEnded(tc) }) {
+			return true
+		}
 	}
 	t.tx.in, t.tx.out, t.tx.term = relayTCP(c, t.sc, &f.p.bufs, f.timeouts.Client, t.tx.be.timeouts.Server, f.p.now)
+	t.finish()
+	return false
 }
 
 // newTCPConn puts the connection's state on the heap (not in serveTCP's

@@ -53,6 +53,11 @@ type inqRelay struct {
 	rerr error
 	werr error
 
+	m inqMsg
+}
+
+// inqMsg is recvmsg's argument block for reads that ask for TCP_INQ.
+type inqMsg struct {
 	msg unix.Msghdr
 	iov unix.Iovec
 	oob [24]byte // unix.CmsgSpace(4)
@@ -85,9 +90,10 @@ func newInqRelay(src, dst netConn, bufs *sync.Pool, rd, wd *deadlines, to time.D
 	return r
 }
 
-// recv reads once into buf with recvmsg: k bytes, and inq, the bytes left
-// queued (≥ 1 also when only the FIN is; 1 when the kernel said nothing).
-func (r *inqRelay) recv(fd uintptr, buf []byte) (k, inq int, errno syscall.Errno) {
+// recv reads once into buf with recvmsg from the non-blocking socket fd:
+// k bytes, and inq, the bytes left queued (≥ 1 also when only the FIN is;
+// 1 when the kernel said nothing).
+func (r *inqMsg) recv(fd uintptr, buf []byte) (k, inq int, errno syscall.Errno) {
 	r.iov.Base = &buf[0]
 	r.iov.SetLen(len(buf))
 	r.msg.Iov = &r.iov
@@ -117,7 +123,7 @@ func (r *inqRelay) run(fd uintptr) bool {
 	defer r.bufs.Put(bp)
 	buf := *bp
 	for {
-		k, inq, errno := r.recv(fd, buf)
+		k, inq, errno := r.m.recv(fd, buf)
 		switch {
 		case errno == syscall.EINTR:
 			continue

@@ -91,19 +91,19 @@ func (f *frontend) logName(sec *connSec) string {
 }
 
 // serveConn runs one accepted connection: TLS handshake if the frontend
-// terminates TLS, then HTTP/2, HTTP/1.1 or TCP forwarding.
-func (f *frontend) serveConn(c *net.TCPConn) {
+// terminates TLS, then HTTP/2, HTTP/1.1 or TCP forwarding. True: an event
+// loop relays the connection from now on (serveTCP).
+func (f *frontend) serveConn(c *net.TCPConn) (parked bool) {
 	if f.tls == nil {
 		if f.cfg.Mode == ModeTCP {
-			f.serveTCP(c, nil)
-			return
+			return f.serveTCP(c, nil)
 		}
 		f.serveHTTP(c, nil)
-		return
+		return false
 	}
 	tc, sec := f.handshake(c)
 	if tc == nil {
-		return
+		return false
 	}
 	switch {
 	case f.cfg.Mode == ModeTCP:
@@ -113,6 +113,7 @@ func (f *frontend) serveConn(c *net.TCPConn) {
 	default:
 		f.serveHTTP(tc, sec)
 	}
+	return false
 }
 
 // handshake runs the server side of the TLS handshake within the time a
