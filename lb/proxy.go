@@ -67,8 +67,9 @@ type Proxy struct {
 	stop     chan struct{}
 
 	mu       sync.Mutex
-	sessions map[*session]struct{}
-	killed   bool // killAll ran: no more pairs for the event loops
+	sessions map[*session]struct{} // HTTP
+	tcpConns map[*tcpConn]struct{} // TCP mode
+	killed   bool                  // killAll ran: no more pairs for the event loops
 	conns    sync.WaitGroup
 	loops    *tcpLoops // TCP mode's event loops; nil without TCP frontends
 
@@ -124,6 +125,7 @@ func New(cfg Config, opts Options) (*Proxy, error) {
 		beByName: make(map[string]*backend),
 		stop:     make(chan struct{}),
 		sessions: make(map[*session]struct{}),
+		tcpConns: make(map[*tcpConn]struct{}),
 	}
 	p.rl.init()
 	if p.now == nil {
@@ -366,15 +368,21 @@ func (p *Proxy) wakeIdle() {
 func (p *Proxy) killAll() {
 	p.mu.Lock()
 	p.killed = true
-	var pairs []*tcpPair
 	for s := range p.sessions {
-		if s.pair != nil {
-			pairs = append(pairs, s.pair)
-			continue
-		}
 		_ = s.conn.Close()
 		if c := s.srv.Load(); c != nil {
 			_ = c.c.Close()
+		}
+	}
+	var pairs []*tcpPair
+	for t := range p.tcpConns {
+		if t.pair != nil {
+			pairs = append(pairs, t.pair)
+			continue
+		}
+		_ = t.c.Close()
+		if t.sc != nil {
+			_ = t.sc.Close()
 		}
 	}
 	p.mu.Unlock()
@@ -384,22 +392,47 @@ func (p *Proxy) killAll() {
 	}
 }
 
-// adopt records that an event loop relays s (killAll must end it through
+// adopt records that an event loop relays t (killAll must end it through
 // the pair); false once killAll ran.
-func (p *Proxy) adopt(s *session, tp *tcpPair) bool {
+func (p *Proxy) adopt(t *tcpConn, tp *tcpPair) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.killed {
 		return false
 	}
-	s.pair = tp
+	t.pair = tp
 	return true
 }
 
-func (p *Proxy) disown(s *session) {
+func (p *Proxy) disown(t *tcpConn) {
 	p.mu.Lock()
-	s.pair = nil
+	t.pair = nil
 	p.mu.Unlock()
+}
+
+func (p *Proxy) registerTCP(t *tcpConn) {
+	p.mu.Lock()
+	p.tcpConns[t] = struct{}{}
+	t.reg = true
+	p.mu.Unlock()
+}
+
+func (p *Proxy) unregisterTCP(t *tcpConn) {
+	p.mu.Lock()
+	delete(p.tcpConns, t)
+	p.mu.Unlock()
+}
+
+// setServerConn records t's server connection for killAll; false when
+// killAll already ran (the caller closes sc).
+func (p *Proxy) setServerConn(t *tcpConn, sc netConn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.killed {
+		return false
+	}
+	t.sc = sc
+	return true
 }
 
 // hasTCPMode reports whether a frontend relays TCP mode without TLS (the

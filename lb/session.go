@@ -37,7 +37,6 @@ type session struct {
 
 	idle atomic.Bool             // waiting for a new request
 	srv  atomic.Pointer[srvConn] // server connection in use, for hard stop
-	pair *tcpPair                // TCP mode in an event loop; guarded by p.mu
 	sec  *connSec                // TLS state; nil for plain connections
 	iw   idleReader              // waits for a request without a buffer
 	cw   deadlines               // client write deadline, set lazily

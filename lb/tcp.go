@@ -43,8 +43,9 @@ type tcpTxn struct {
 // tcpConn is one TCP-mode connection's state from accept to the log line.
 type tcpConn struct {
 	f        *frontend
-	c, sc    netConn
-	reg      *session
+	c, sc    netConn  // sc: set under p.mu (killAll closes it)
+	pair     *tcpPair // the event loop's, once parked; guarded by p.mu
+	reg      bool     // in p.tcpConns
 	tx       tcpTxn
 	beOpen   bool // tx.be's session count was taken
 	acquired bool // tx.srv's slot was taken
@@ -97,9 +98,9 @@ func (t *tcpConn) finish() {
 	if t.beOpen {
 		tx.be.st.close()
 	}
-	if t.reg != nil {
+	if t.reg {
 		t.f.tcpLog(tx)
-		t.f.p.unregister(t.reg)
+		t.f.p.unregisterTCP(t)
 	}
 	_ = t.c.Close()
 }
@@ -113,9 +114,7 @@ func (f *frontend) tcpConnect(t *tcpConn, sec *connSec) bool {
 	c := t.c
 	tx := &t.tx
 	// Registered so that hard-stop-after can close it.
-	reg := &session{conn: c}
-	p.register(reg)
-	t.reg = reg
+	p.registerTCP(t)
 	*tx = tcpTxn{accept: p.now(), tw: -1, tc: -1, term: [2]byte{'-', '-'}, sec: sec}
 	var local netip.AddrPort
 	tx.client, local = f.connAddrs(c)
@@ -221,9 +220,12 @@ func (f *frontend) tcpConnect(t *tcpConn, sec *connSec) bool {
 			}
 		}
 	}
-	t.sc = sc
+	if !p.setServerConn(t, sc) {
+		_ = sc.Close()
+		tx.term = [2]byte{'K', 'C'}
+		return false
+	}
 	stickStore(be, tx.srv, &stk)
-	reg.srv.Store(&srvConn{c: sc, srv: tx.srv})
 	return true
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -40,12 +41,20 @@ type tcpLoops struct {
 	next  atomic.Uint32
 }
 
-// tcpLoop is one epoll set and the goroutine that waits on it.
+// tcpLoop is one epoll set and the goroutine that waits on it. The
+// goroutine does not block in epoll_wait: the set's own descriptor is in
+// Go's poller, so an idle loop is a parked goroutine, and a busy one never
+// leaves the scheduler for a system call that blocks (each such call
+// hands the P over and keeps the runtime's monitor polling every 20 µs).
 type tcpLoop struct {
-	p    *Proxy
-	epfd int
-	evfd int // eventfd: written to stop the loop
-	done chan struct{}
+	p      *Proxy
+	epfd   int
+	ep     *os.File // epfd, in Go's poller
+	evfd   int      // eventfd: written to stop the loop
+	done   chan struct{}
+	events []unix.EpollEvent
+	err    error // why the loop stopped, if not asked to
+	pollFn func(fd uintptr) bool
 
 	mu    sync.Mutex
 	pairs []*tcpPair // by slot
@@ -94,7 +103,15 @@ func newTCPLoop(p *Proxy) (*tcpLoop, error) {
 		unix.Close(evfd)
 		return nil, errors.Join(errors.New("tcp event loop"), err)
 	}
-	return &tcpLoop{p: p, epfd: epfd, evfd: evfd, done: make(chan struct{}), buf: make([]byte, p.cfg.BufSize)}, nil
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		unix.Close(evfd)
+		return nil, errors.Join(errors.New("tcp event loop"), err)
+	}
+	l := &tcpLoop{p: p, epfd: epfd, ep: os.NewFile(uintptr(epfd), "tcp-loop-epoll"), evfd: evfd, done: make(chan struct{}),
+		events: make([]unix.EpollEvent, 128), buf: make([]byte, p.cfg.BufSize)}
+	l.pollFn = l.poll
+	return l, nil
 }
 
 // close stops the loops; every pair has ended before (Run waits for its
@@ -104,29 +121,51 @@ func (ls *tcpLoops) close() {
 		var one = [8]byte{1}
 		_, _ = unix.Write(l.evfd, one[:])
 		<-l.done
-		unix.Close(l.epfd)
+		_ = l.ep.Close()
 		unix.Close(l.evfd)
 	}
 }
 
 func (l *tcpLoop) run() {
 	defer close(l.done)
-	events := make([]unix.EpollEvent, 128)
+	rc, err := l.ep.SyscallConn()
+	if err == nil {
+		err = rc.Read(l.pollFn)
+	}
+	if err == nil {
+		err = l.err
+	}
+	if err != nil {
+		// Pairs still in the set would wait forever: say so loudly.
+		l.p.log.Error().Err(err).Msg("tcp event loop stopped")
+	}
+}
+
+// poll is the RawConn.Read callback: handle every event ready, and wait
+// in Go's poller (false) once there are none. The outer registration is
+// edge-triggered, so it returns false only after epoll_wait found the set
+// empty. True: stop.
+func (l *tcpLoop) poll(fd uintptr) bool {
 	for {
-		n, err := unix.EpollWait(l.epfd, events, -1)
-		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			l.p.log.Error().Err(err).Msg("tcp event loop: epoll_wait failed")
-			return
+		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e != 0:
+			l.err = os.NewSyscallError("epoll_pwait", e)
+			return true
+		case n == 0:
+			return false
 		}
-		for _, ev := range events[:n] {
+		for _, ev := range l.events[:n] {
 			if ev.Fd == loopWake {
-				return
+				return true
 			}
 			l.dispatch(ev)
 		}
+		// With GOMAXPROCS=1 a loop that always has events would keep the
+		// accepting goroutines waiting for preemption.
+		runtime.Gosched()
 	}
 }
 
@@ -231,7 +270,7 @@ func (ls *tcpLoops) park(t *tcpConn, cliTO, srvTO time.Duration, after func()) b
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !l.p.adopt(t.reg, p) {
+	if !l.p.adopt(t, p) {
 		l.remove(p)
 		return false
 	}
@@ -240,7 +279,7 @@ func (ls *tcpLoops) park(t *tcpConn, cliTO, srvTO time.Duration, after func()) b
 			if d == 1 {
 				_ = p.epoll(unix.EPOLL_CTL_DEL, 0)
 			}
-			l.p.disown(t.reg)
+			l.p.disown(t)
 			l.remove(p)
 			return false
 		}

@@ -61,8 +61,8 @@ func loopPair(t *testing.T, p *Proxy) *tcpPair {
 	poll(t, "a pair in an event loop", func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		for s := range p.sessions {
-			tp = s.pair
+		for c := range p.tcpConns {
+			tp = c.pair
 		}
 		return tp != nil
 	})
