@@ -270,9 +270,15 @@ func (ls *tcpLoops) park(t *tcpConn, cliTO, srvTO time.Duration, after func()) b
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !l.p.adopt(t, p) {
+	// On the way back the caller relays: a handler that found the pair
+	// before it left the table must find nothing to do.
+	abandon := func() bool {
+		p.dirs[0].state, p.dirs[1].state, p.finished = dirDone, dirDone, true
 		l.remove(p)
 		return false
+	}
+	if !l.p.adopt(t, p) {
+		return abandon()
 	}
 	for d := range p.dirs {
 		if err := p.epoll(unix.EPOLL_CTL_ADD, d); err != nil {
@@ -280,8 +286,7 @@ func (ls *tcpLoops) park(t *tcpConn, cliTO, srvTO time.Duration, after func()) b
 				_ = p.epoll(unix.EPOLL_CTL_DEL, 0)
 			}
 			l.p.disown(t)
-			l.remove(p)
-			return false
+			return abandon()
 		}
 	}
 	p.timer = time.AfterFunc(p.nextCheck(0), p.onTimer)
