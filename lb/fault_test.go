@@ -306,8 +306,10 @@ func TestSmuggling(t *testing.T) {
 	for _, tc := range tests {
 		h.waitLog(" "+itoa(tc.status)+" ", " "+tc.term+" ")
 	}
-	if n := h.be["g/s1"].Requests(); n != 1 { // only the bad chunk request's head reached it
-		t.Errorf("backend saw %d requests, want 1", n)
+	// Only the bad chunk request's head may have reached it (whether the
+	// backend counted it before the proxy cut the connection is a race).
+	if n := h.be["g/s1"].Requests(); n > 1 {
+		t.Errorf("backend saw %d requests, want at most 1", n)
 	}
 }
 
