@@ -14,7 +14,7 @@ func TestHealthChecksDriveRotation(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	live := h.startBackends("g", "live")
-	chk := &health.CheckConfig{Type: "tcp", Inter: 20 * time.Millisecond, Rise: 1, Fall: 1}
+	chk := &health.CheckConfig{Type: "tcp", Inter: 20 * time.Millisecond, Rise: 1, Fall: 1, Timeout: 2 * time.Second}
 	live[0].Check, live[0].CheckConfig = true, chk
 	servers := append(live, ServerConfig{Name: "dead", Addr: deadAddr(t), Weight: 1, Check: true, CheckConfig: chk})
 	h.start(h.oneBackend(BackendConfig{Servers: servers, Retries: 0}))

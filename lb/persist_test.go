@@ -72,7 +72,7 @@ func (a *appServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // fastCheck is a TCP check quick to see a server go.
-var fastCheck = &health.CheckConfig{Type: "tcp", Inter: 20 * time.Millisecond, Rise: 1, Fall: 1, Timeout: 200 * time.Millisecond}
+var fastCheck = &health.CheckConfig{Type: "tcp", Inter: 20 * time.Millisecond, Rise: 1, Fall: 1, Timeout: 2 * time.Second}
 
 // runChecks runs the health checker of h's proxy until the test ends.
 func runChecks(t *testing.T, h *harness) {

@@ -81,7 +81,7 @@ server = [
 
 [[backend]]
 name = "spare"
-check = { type = "tcp", inter = "100ms", fall = 1 }
+check = { type = "tcp", inter = "100ms", timeout = "2s", fall = 1 }
 server = [ { name = "gone", address = "127.0.0.1:%d", check = true } ]
 `, rs.Target, port, s1.Addr.String(), s2.Addr.String(), dead))
 

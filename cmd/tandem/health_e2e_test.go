@@ -32,7 +32,7 @@ func TestSeedHealthChecks(t *testing.T) {
 [[backend]]
 name = %q
 balance = "roundrobin"
-check = { type = "http", path = "/%s/demo.html", expect_status = "200-399", inter = "100ms", rise = 2, fall = 2 }
+check = { type = "http", path = "/%s/demo.html", expect_status = "200-399", inter = "100ms", timeout = "2s", rise = 2, fall = 2 }
 server = [
   { name = "%s.srv1", address = %q, maxconn = 300, check = true },
   { name = "%s.srv2", address = %q, maxconn = 300, check = true },

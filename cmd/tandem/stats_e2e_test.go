@@ -56,7 +56,7 @@ default_backend = "app"
 [[backend]]
 name = "app"
 balance = "roundrobin"
-check = { type = "http", path = "/", inter = "100ms", rise = 2, fall = 2 }
+check = { type = "http", path = "/", inter = "100ms", timeout = "2s", rise = 2, fall = 2 }
 server = [
   { name = "s1", address = %q, check = true, maxconn = 50 },
   { name = "s2", address = %q, check = true },
@@ -251,7 +251,7 @@ admin = true
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if srv := resp.Header.Get("X-Server"); srv != "s2" {
-				t.Errorf("request %d after draining s1 (s3 down) went to %q, want s2", i, srv)
+				t.Errorf("request %d after draining s1 (s3 down): %s from %q, want s2", i, resp.Status, srv)
 			}
 		}
 		if !strings.Contains(tp.Output(), "admin action: server app/s1 set to DRAIN (was READY) by stats page user admin") {
