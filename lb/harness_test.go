@@ -27,6 +27,8 @@ type harness struct {
 	mu   sync.Mutex
 	logs []string
 	be   map[string]*testbackend.Server // "backend/server"
+
+	noInq bool // the proxy's TCP event loops do without TCP_INQ
 }
 
 func loop0() []netip.AddrPort { return []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")} }
@@ -71,6 +73,7 @@ func (h *harness) start(cfg Config) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	p.testNoInq = h.noInq
 	if err := p.Listen(); err != nil {
 		h.t.Fatal(err)
 	}

@@ -73,6 +73,8 @@ type Proxy struct {
 	conns    sync.WaitGroup
 	loops    *tcpLoops // TCP mode's event loops; nil without TCP frontends
 
+	testNoInq bool // tests: the event loops do without TCP_INQ
+
 	bufs sync.Pool // *[]byte of BufSize
 
 	rl reloadState

@@ -77,10 +77,21 @@ func dirStates(tp *tcpPair) [2]dirState {
 
 // Many connections at once, each a long ping-pong of messages of every
 // size up to a little over the loop's buffer: every byte comes back in
-// order, and the pairs live in the event loops.
+// order, and the pairs live in the event loops; also as on a kernel
+// without TCP_INQ (CentOS 7), where a drained socket is known by EAGAIN.
 func TestTCPLoopEcho(t *testing.T) {
 	t.Parallel()
+	for _, noInq := range []bool{false, true} {
+		t.Run(map[bool]string{false: "TCP_INQ", true: "without TCP_INQ"}[noInq], func(t *testing.T) {
+			t.Parallel()
+			loopEcho(t, noInq)
+		})
+	}
+}
+
+func loopEcho(t *testing.T, noInq bool) {
 	h := newHarness(t)
+	h.noInq = noInq
 	h.start(tcpConfig([]ServerConfig{rawServer(t, echo)}, "roundrobin"))
 	first := dial(t, h.addr("tcp-in"))
 	loopPair(t, h.p)
