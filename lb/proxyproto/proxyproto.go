@@ -34,13 +34,13 @@ var (
 
 // AppendV1 appends the version 1 header for a TCP connection from src to
 // dst ("PROXY TCP4 192.0.2.200 192.0.2.11 51234 80\r\n"); "PROXY
-// UNKNOWN\r\n" when the addresses are invalid or of different families.
+// UNKNOWN\r\n" when an address is invalid.
 func AppendV1(b []byte, src, dst netip.AddrPort) []byte {
-	s, d := src.Addr().Unmap(), dst.Addr().Unmap()
-	switch {
-	case src.IsValid() && dst.IsValid() && s.Is4() && d.Is4():
+	s, d, fam := family(src, dst)
+	switch fam {
+	case 4:
 		b = append(b, "PROXY TCP4 "...)
-	case src.IsValid() && dst.IsValid() && s.Is6() && d.Is6():
+	case 6:
 		b = append(b, "PROXY TCP6 "...)
 	default:
 		return append(b, "PROXY UNKNOWN\r\n"...)
@@ -55,19 +55,32 @@ func AppendV1(b []byte, src, dst netip.AddrPort) []byte {
 	return append(b, "\r\n"...)
 }
 
+// family is the header's address family for src and dst: 4 when both
+// are IPv4 (or IPv4-mapped IPv6), 6 when one is IPv6 (an IPv4 one is then
+// given as IPv4-mapped IPv6, as the kernel would), 0 when one is invalid.
+func family(src, dst netip.AddrPort) (s, d netip.Addr, fam int) {
+	s, d = src.Addr().Unmap(), dst.Addr().Unmap()
+	switch {
+	case !src.IsValid() || !dst.IsValid():
+		return s, d, 0
+	case s.Is4() && d.Is4():
+		return s, d, 4
+	}
+	return netip.AddrFrom16(s.As16()), netip.AddrFrom16(d.As16()), 6
+}
+
 // AppendV2 appends the version 2 (binary) header for a proxied TCP
-// connection from src to dst; a LOCAL header when the addresses are
-// invalid or of different families.
+// connection from src to dst; a LOCAL header when an address is invalid.
 func AppendV2(b []byte, src, dst netip.AddrPort) []byte {
 	b = append(b, sigV2...)
-	s, d := src.Addr().Unmap(), dst.Addr().Unmap()
-	switch {
-	case src.IsValid() && dst.IsValid() && s.Is4() && d.Is4():
+	s, d, fam := family(src, dst)
+	switch fam {
+	case 4:
 		b = append(b, 0x21, 0x11, 0, 12)
 		s4, d4 := s.As4(), d.As4()
 		b = append(b, s4[:]...)
 		b = append(b, d4[:]...)
-	case src.IsValid() && dst.IsValid() && s.Is6() && d.Is6():
+	case 6:
 		b = append(b, 0x21, 0x21, 0, 36)
 		s16, d16 := s.As16(), d.As16()
 		b = append(b, s16[:]...)

@@ -32,7 +32,10 @@ func TestAppend(t *testing.T) {
 		{"mapped", netip.AddrPortFrom(netip.MustParseAddr("::ffff:192.0.2.200"), 51234), dst4, "PROXY TCP4 192.0.2.200 192.0.2.11 51234 80\r\n",
 			append([]byte("\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c"), 192, 0, 2, 200, 192, 0, 2, 11, 0xc8, 0x22, 0, 80)},
 		{"tcp6", src6, dst6, "PROXY TCP6 2001:db8::200 2001:db8::11 51234 443\r\n", nil},
-		{"mixed", src4, dst6, "PROXY UNKNOWN\r\n", []byte("\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00")},
+		// One IPv6 side: the IPv4 one goes as IPv4-mapped IPv6, as HAProxy
+		// sends it (v4tov6), not as UNKNOWN.
+		{"mixed", src4, dst6, "PROXY TCP6 ::ffff:192.0.2.200 2001:db8::11 51234 443\r\n",
+			append(append(append([]byte("\r\n\r\n\x00\r\nQUIT\n\x21\x21\x00\x24"), netip.MustParseAddr("::ffff:192.0.2.200").AsSlice()...), dst6.Addr().AsSlice()...), 0xc8, 0x22, 0x01, 0xbb)},
 		{"invalid", netip.AddrPort{}, dst4, "PROXY UNKNOWN\r\n", []byte("\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00")},
 	}
 	for _, tt := range tests {
