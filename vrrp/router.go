@@ -50,6 +50,13 @@ type Options struct {
 	// WatchLinks puts an instance in Fault while its interface is down
 	// (netlink link state), as keepalived does.
 	WatchLinks bool
+	// Releasing, when set, is called with an instance's virtual addresses
+	// just before a master removes them. Once they are gone, nothing can
+	// reach the clients whose connections use them, so they would wait for
+	// their own timeouts: the proxy resets them here, while a reset can
+	// still leave from the address. It runs in the router's goroutine and
+	// must be quick.
+	Releasing func(addrs []netip.Addr)
 }
 
 // ErrNotRunning is returned by Failover when the Router is not running.
@@ -673,6 +680,9 @@ func (r *Router) do(in *Instance, a Action, now time.Time) {
 	case ActRemoveVIPs:
 		in.deadlines[slotGARPDelay] = time.Time{}
 		in.deadlines[slotGARPRefresh] = time.Time{}
+		if r.opts.Releasing != nil { // only a master holds them
+			r.opts.Releasing(in.vipAddrs)
+		}
 		r.removeVIPs(in)
 	case ActGARP:
 		r.sendGARPs(in)

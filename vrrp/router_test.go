@@ -3,6 +3,7 @@ package vrrp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"slices"
@@ -52,9 +53,10 @@ type node struct {
 	stop  context.CancelFunc
 	done  chan error
 
-	once    sync.Once
-	mu      sync.Mutex
-	notices []string
+	once     sync.Once
+	mu       sync.Mutex
+	notices  []string
+	releases []string // each Releasing call: the addresses, and whether the VIP was still up
 }
 
 func start(t *testing.T, clk *vrrptest.Clock, conn *vrrptest.Conn, addr netip.Addr, specs ...vrrp.InstanceSpec) *node {
@@ -71,6 +73,12 @@ func start(t *testing.T, clk *vrrptest.Clock, conn *vrrptest.Conn, addr netip.Ad
 			n.notices = append(n.notices, cmd+" "+joinArgs(args))
 			n.mu.Unlock()
 			return nil
+		},
+		Releasing: func(addrs []netip.Addr) {
+			up := n.addrs.Has("eth1", vipPfx)
+			n.mu.Lock()
+			n.releases = append(n.releases, fmt.Sprintf("%v up=%v", addrs, up))
+			n.mu.Unlock()
 		},
 	})
 	if err != nil {
@@ -384,7 +392,14 @@ func TestRouterFailover(t *testing.T) {
 	if n.addrs.Has("eth1", vipPfx) {
 		t.Error("VIP kept after failover")
 	}
+	// The proxy was told before the address went (not at start, when a
+	// stale VIP is cleaned up, nor as a backup at shutdown).
 	n.shutdown(t)
+	n.mu.Lock()
+	if want := []string{"[192.0.2.100] up=true"}; !slices.Equal(n.releases, want) {
+		t.Errorf("Releasing calls %q, want %q", n.releases, want)
+	}
+	n.mu.Unlock()
 	if err := in.Failover(); !errors.Is(err, vrrp.ErrNotRunning) {
 		t.Errorf("Failover after stop = %v, want ErrNotRunning", err)
 	}

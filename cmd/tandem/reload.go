@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"reflect"
@@ -52,6 +53,8 @@ type app struct {
 	proxyCtx    context.Context // every generation's Run
 	proxyCancel context.CancelFunc
 	gens        sync.WaitGroup
+	liveMu      sync.Mutex
+	live        map[*lb.Proxy]struct{} // generations still running (draining ones too)
 
 	checker *checkerRun
 
@@ -243,8 +246,19 @@ func (a *app) startGeneration(p *lb.Proxy, prev *lb.Proxy, first bool) {
 	}
 	gen := a.gen
 	a.gens.Add(1)
+	a.liveMu.Lock()
+	if a.live == nil {
+		a.live = map[*lb.Proxy]struct{}{}
+	}
+	a.live[p] = struct{}{}
+	a.liveMu.Unlock()
 	go func() {
 		defer a.gens.Done()
+		defer func() {
+			a.liveMu.Lock()
+			delete(a.live, p)
+			a.liveMu.Unlock()
+		}()
 		err := p.Run(a.proxyCtx)
 		if err != nil {
 			if first {
@@ -525,13 +539,35 @@ func (a *app) newRouter(key string, cfgs []vrrp.Config, p *lb.Proxy) (*routerRun
 		}
 		specs = append(specs, spec)
 	}
-	r, err := vrrp.NewRouter(specs, vrrp.DefaultOptions(a.log))
+	opts := vrrp.DefaultOptions(a.log)
+	opts.Releasing = a.releasing
+	r, err := vrrp.NewRouter(specs, opts)
 	if err != nil {
 		rr.closeLinks()
 		return nil, err
 	}
 	rr.r = r
 	return rr, nil
+}
+
+// releasing resets the client connections to virtual addresses this node
+// is about to give up (vrrp.Options.Releasing), in every running
+// generation.
+func (a *app) releasing(addrs []netip.Addr) {
+	a.liveMu.Lock()
+	gens := make([]*lb.Proxy, 0, len(a.live))
+	for p := range a.live {
+		gens = append(gens, p)
+	}
+	a.liveMu.Unlock()
+	n := 0
+	for _, p := range gens {
+		n += p.ResetLocal(addrs)
+	}
+	if n > 0 {
+		a.log.Info().Int("connections", n).Str("addresses", fmt.Sprint(addrs)).
+			Msg("vrrp: reset the client connections to the virtual addresses given up")
+	}
 }
 
 func (rr *routerRun) closeLinks() {
