@@ -305,10 +305,12 @@ func tailLines(s string, n int) string {
 // TestReloadKeepsVRRPMaster: in a network namespace, a master keeps its
 // state across 20 reloads (no transition, VIP always present), an instance
 // whose configuration changed is restarted on its own, and SIGTERM gives
-// the VIP up before the listeners close, then exits 0.
+// the VIP up before the listeners close, then exits 0. A client's
+// connection to the VIP is reset as the VIP goes (it would hang until its
+// own timeout otherwise).
 func TestReloadKeepsVRRPMaster(t *testing.T) {
 	t.Parallel()
-	lab := netnstest.New(t, "lb1")
+	lab := netnstest.New(t, "lb1", "client")
 	lb1 := lab.Host("lb1")
 	bin := tandemtest.Binary(t)
 	dir := t.TempDir()
@@ -332,6 +334,17 @@ default_backend = "app"
 [[backend]]
 name = "app"
 server = [ { name = "s1", address = "192.0.2.11:9" } ]
+
+[[frontend]]
+name = "vip"
+mode = "tcp"
+bind = ["0.0.0.0:8081"]
+default_backend = "web"
+
+[[backend]]
+name = "web"
+mode = "tcp"
+server = [ { name = "w1", address = "192.0.2.11:8080" } ]
 
 [[vrrp.instance]]
 name = "VI_1"
@@ -417,6 +430,15 @@ virtual_ipaddress = ["192.0.2.101/24"]
 		t.Errorf("instances restarted %d times, want %d (VI_2's changes only)", n, restarts)
 	}
 
+	// An idle client connection to the VIP (TCP mode: a pair in an event
+	// loop), from the client's namespace.
+	var cout lockedBuffer
+	client := lab.Host("client").Command("bash", "-c", `exec 3<>/dev/tcp/192.0.2.100/8081 && echo connected && exec cat <&3`)
+	client.Stdout, client.Stderr = &cout, &cout
+	client.WaitDelay = time.Second
+	netnstest.Start(t, client)
+	waitFor(t, "the client connected to the VIP", 10*time.Second, func() bool { return strings.Contains(cout.String(), "connected") })
+
 	// Graceful stop: VRRP gives up first, then the proxy stops; exit 0.
 	if err := stop(syscall.SIGTERM); err != nil {
 		t.Errorf("tandem exit after SIGTERM: %v\n%s", err, tailLines(out.String(), 20))
@@ -429,6 +451,14 @@ virtual_ipaddress = ["192.0.2.101/24"]
 	}
 	if has, _ := lb1.HasAddr(vip); has {
 		t.Error("VIP still present after stop")
+	}
+	// cat ends at once on a reset; without one it would wait for ever.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(cout.String(), "Connection reset by peer") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if c := cout.String(); !strings.Contains(c, "Connection reset by peer") || !strings.Contains(o, "vrrp: reset the client connections to the virtual addresses given up") {
+		t.Errorf("the client's connection to the VIP was not reset as the VIP went:\nclient: %s\ntandem: %s", c, grepLines(o, "reset"))
 	}
 }
 
