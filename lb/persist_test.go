@@ -573,56 +573,24 @@ func TestStickTableHandOver(t *testing.T) {
 // server.
 func mysqlish(t *testing.T, name string) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
+	return rawServer(t, func(c net.Conn) {
+		defer c.Close()
+		if _, err := fmt.Fprintf(c, "HELLO %s\n", name); err != nil {
+			return
 		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			q, err := br.ReadString('\n')
 			if err != nil {
+				// Client done sending: a last word, then close.
+				_, _ = fmt.Fprintf(c, "BYE %s\n", name)
 				return
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				if _, err := fmt.Fprintf(c, "HELLO %s\n", name); err != nil {
-					return
-				}
-				br := bufio.NewReader(c)
-				for {
-					q, err := br.ReadString('\n')
-					if err != nil {
-						// Client done sending: a last word, then close.
-						_, _ = fmt.Fprintf(c, "BYE %s\n", name)
-						return
-					}
-					if _, err := fmt.Fprintf(c, "%s: %s", name, q); err != nil {
-						return
-					}
-				}
-			}()
+			if _, err := fmt.Fprintf(c, "%s: %s", name, q); err != nil {
+				return
+			}
 		}
-	}()
-	return netip.MustParseAddrPort(ln.Addr().String())
+	}).Addr
 }
 
 // TCP mode carries a long-lived, server-speaks-first session with many
